@@ -1,0 +1,61 @@
+"""Plots used across notebooks: training curves, image grids, confusion matrices."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay
+
+
+def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=None, xlabel: str = "epoch",
+                    title: str | None = None):
+    """One line per model for ``metric`` (solid: training, dashed: validation ``val_<metric>``).
+
+    histories: ``{label: history}`` as returned by ``cnnlab.train.fit_or_load``. Returns the axes.
+    """
+    if not histories:
+        raise ValueError("histories: expected at least one {label: history}")
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    for i, (label, history) in enumerate(histories.items()):
+        if metric not in history:
+            raise ValueError(f"histories[{label!r}]: no {metric!r}; it has {sorted(history)}")
+        color = f"C{i % 10}"
+        epochs = np.arange(1, len(history[metric]) + 1)
+        ax.plot(epochs, history[metric], color=color, label=f"{label} (train)")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], color=color, ls="--", label=f"{label} (validation)")
+    ax.set(xlabel=xlabel, ylabel=metric, title=title or f"{metric} during training")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap: str = "gray", suptitle=None):
+    """Show images (n, h, w) or (n, h, w, c) on a grid, each with an optional title. Returns the figure."""
+    images = np.asarray(images)
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ValueError(f"images: expected a non-empty (n, h, w[, c]) batch, got shape {images.shape}")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles: expected {len(images)} titles, got {len(titles)}")
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    nrows = -(-len(images) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.25)), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            ax.imshow(images[i], cmap=cmap)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, *, labels=None, ax=None, title: str = "confusion matrix"):
+    """scikit-learn's confusion matrix display (rows: true class, columns: predicted). Returns the axes."""
+    ax = ax or plt.subplots(figsize=(5.5, 5))[1]
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels, ax=ax, colorbar=False)
+    ax.set_title(title)
+    return ax

@@ -1,0 +1,67 @@
+"""Write a notebook's headline numbers to ``results/<notebook>.json`` (schema: CONVENTIONS.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from cnnlab import config
+from cnnlab.fileio import write_text_atomic
+
+
+def _plain(value):
+    """numpy scalars and arrays -> Python numbers and lists (json cannot encode them)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def stand_in_banner(source: str) -> str:
+    """The one-line warning printed wherever results come from generated stand-in data."""
+    return f"*** STAND-IN DATA: {source} -- numbers are NOT comparable to the real data set ***"
+
+
+def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand_in: bool = False,
+         results_dir: Path | None = None) -> dict:
+    """Write ``results/<notebook>.json`` atomically and return the record written.
+
+    metrics: ``{model: {"test_accuracy": float, "params": int, ...}}``; answers: ``{item: value}``.
+    The mode (quick / full) comes from ``cnnlab.config``; quick runs go to a scratch folder.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_]+", notebook or ""):
+        raise ValueError(f"notebook: expected the notebook's file stem, e.g. 'A1_translated_mnist', got {notebook!r}")
+    if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
+        raise ValueError("metrics: expected a dict of dicts {model: {metric: value}}")
+    if not isinstance(answers, dict):
+        raise ValueError(f"answers: expected a dict, got {type(answers).__name__}")
+    record = {
+        "notebook": notebook,
+        "mode": config.MODE,
+        "data": {"source": data_source, "stand_in": bool(stand_in)},
+        "metrics": metrics,
+        "answers": answers,
+    }
+    if stand_in:
+        record["data"]["banner"] = stand_in_banner(data_source)
+        print(record["data"]["banner"])
+    text = json.dumps(record, indent=2, default=_plain)
+    write_text_atomic(Path(results_dir or config.RESULTS_DIR) / f"{notebook}.json", text + "\n")
+    return json.loads(text)
+
+
+def table(metrics: dict, columns: tuple[str, ...] = ("test_accuracy", "params")) -> str:
+    """A fixed-width text table of ``metrics`` (one row per model) for printing in notebooks."""
+    width = max([5] + [len(m) for m in metrics])
+    lines = [f"{'model':<{width}}  " + "  ".join(f"{c:>14}" for c in columns)]
+    for model, row in metrics.items():
+        cells = []
+        for c in columns:
+            v = row.get(c, "")
+            cells.append(f"{v:>14.4f}" if isinstance(v, float) else f"{v!s:>14}")
+        lines.append(f"{model:<{width}}  " + "  ".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,44 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from cnnlab import plots
+
+
+def teardown_function():
+    plt.close("all")
+
+
+def test_training_curves_draw_train_and_validation():
+    ax = plots.training_curves({"a": {"accuracy": [0.5, 0.7], "val_accuracy": [0.4, 0.6]}, "b": {"accuracy": [0.1]}})
+    assert len(ax.lines) == 3 and ax.get_xlabel() == "epoch"
+
+
+def test_training_curves_name_the_missing_metric():
+    with pytest.raises(ValueError, match="no 'loss'"):
+        plots.training_curves({"a": {"accuracy": [0.5]}}, "loss")
+
+
+def test_image_grid_lays_out_titles():
+    fig = plots.image_grid(np.zeros((7, 5, 5, 1)), [str(i) for i in range(7)], ncols=3)
+    titled = [ax for ax in fig.axes if ax.get_title()]
+    assert len(fig.axes) == 9 and len(titled) == 7
+
+
+@pytest.mark.parametrize("images, titles, match", [
+    (np.zeros((5, 5)), None, "images: expected a non-empty"),
+    (np.zeros((2, 5, 5)), ["a"], "titles: expected 2 titles"),
+])
+def test_image_grid_rejects_bad_input(images, titles, match):
+    with pytest.raises(ValueError, match=match):
+        plots.image_grid(images, titles)
+
+
+def test_confusion_matrix_counts():
+    ax = plots.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("1") == 4 and ax.get_title() == "confusion matrix"

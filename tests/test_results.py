@@ -1,0 +1,39 @@
+import json
+
+import numpy as np
+import pytest
+
+from cnnlab import config, results
+
+
+def test_save_writes_the_conventions_schema(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "MODE", "quick")
+    metrics = {"cnn": {"test_accuracy": np.float32(0.5), "params": np.int64(12)}}
+    record = results.save("A1_test", metrics, {"best": "cnn", "curve": np.arange(3)}, "MNIST", results_dir=tmp_path)
+    on_disk = json.loads((tmp_path / "A1_test.json").read_text())
+    assert on_disk == record
+    assert on_disk["mode"] == "quick" and on_disk["data"] == {"source": "MNIST", "stand_in": False}
+    assert on_disk["metrics"]["cnn"] == {"test_accuracy": 0.5, "params": 12}
+    assert on_disk["answers"]["curve"] == [0, 1, 2]
+
+
+def test_stand_in_is_flagged_and_announced(tmp_path, capsys):
+    record = results.save("C2_x", {}, {}, "generated digits", stand_in=True, results_dir=tmp_path)
+    assert record["data"]["stand_in"] is True
+    assert "STAND-IN DATA" in capsys.readouterr().out and "STAND-IN" in record["data"]["banner"]
+
+
+@pytest.mark.parametrize("args, match", [
+    (("../evil", {}, {}), "notebook: expected the notebook's file stem"),
+    (("A1", {"cnn": 0.9}, {}), "metrics: expected a dict of dicts"),
+    (("A1", {}, ["x"]), "answers: expected a dict"),
+])
+def test_save_rejects_bad_input(args, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        results.save(*args, "MNIST", results_dir=tmp_path)
+
+
+def test_table_prints_one_row_per_model():
+    text = results.table({"dense": {"test_accuracy": 0.91234, "params": 10}, "cnn": {"params": 5}})
+    lines = text.splitlines()
+    assert len(lines) == 3 and "0.9123" in lines[1] and lines[2].split()[0] == "cnn"

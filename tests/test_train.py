@@ -1,0 +1,124 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from cnnlab.models import compile_classifier, dense_classifier
+from cnnlab.train import canonical_json, fit_or_load, fingerprint
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 4, 4, 1), dtype=np.float32)
+    return x, (x.sum(axis=(1, 2, 3)) > 8).astype(np.int64)
+
+
+def build():
+    return compile_classifier(dense_classifier((4, 4, 1), hidden=(8,), n_classes=2))
+
+
+def fit(data, tmp_path, **kwargs):
+    args = dict(name="tiny", epochs=2, batch_size=16, verbose=0, weights_dir=tmp_path) | kwargs
+    return fit_or_load(build, data, **args)
+
+
+def files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_first_call_trains_and_caches_second_loads(data, tmp_path):
+    model, history = fit(data, tmp_path)
+    assert len(history["loss"]) == 2 and len(history["epoch_seconds"]) == 2
+    names = files(tmp_path)
+    assert len(names) == 2 and names[0].endswith(".history.json") and names[1].endswith(".weights.h5")
+    again, cached = fit(data, tmp_path, verbose=1)
+    assert cached == history
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_loading_reports_itself(data, tmp_path, capsys):
+    fit(data, tmp_path)
+    fit(data, tmp_path, verbose=1)
+    assert "tiny: loaded cached weights" in capsys.readouterr().out
+
+
+def test_key_changes_with_data_training_arguments_and_seed(data, tmp_path):
+    x, y = data
+    fit(data, tmp_path)
+    fit((x, 1 - y), tmp_path)
+    fit(data, tmp_path, epochs=1)
+    fit(data, tmp_path, seed=1)
+    assert len(files(tmp_path)) == 8
+
+
+def test_model_text_is_stable_across_auto_numbered_names():
+    first, second = build(), build()
+    assert first.layers[-1].name != second.layers[-1].name
+    assert canonical_json(first.to_json()) == canonical_json(second.to_json())
+    assert canonical_json(first.get_compile_config()) == canonical_json(second.get_compile_config())
+    other = compile_classifier(dense_classifier((4, 4, 1), hidden=(9,), n_classes=2))
+    assert canonical_json(other.to_json()) != canonical_json(first.to_json())
+
+
+def test_fingerprint_sees_one_changed_value(data):
+    x, y = data
+    changed = x.copy()
+    changed[3, 1, 1, 0] += 1e-3
+    assert fingerprint(x, y) != fingerprint(changed, y)
+    assert fingerprint(x, y) == fingerprint(x.copy(), y.copy())
+
+
+def test_corrupt_weights_are_reported_and_retrained(data, tmp_path, capsys):
+    _, history = fit(data, tmp_path)
+    weights = next(tmp_path.glob("*.weights.h5"))
+    weights.write_bytes(weights.read_bytes()[:100])
+    _, again = fit(data, tmp_path)
+    assert "cached file unusable" in capsys.readouterr().out
+    assert again["loss"] == pytest.approx(history["loss"], rel=1e-4)  # same seed, same training
+    fit(data, tmp_path)  # the rebuilt file loads
+    assert "unusable" not in capsys.readouterr().out
+
+
+def test_retrain_forces_training(data, tmp_path):
+    _, history = fit(data, tmp_path)
+    _, again = fit(data, tmp_path, retrain=True)
+    assert again["epoch_seconds"] != history["epoch_seconds"]
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_interrupted_training_leaves_no_files(data, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        fit(data, tmp_path, callbacks=(Interrupt(),))
+    assert files(tmp_path) == []
+    _, history = fit(data, tmp_path)
+    assert len(history["loss"]) == 2
+
+
+def test_history_file_records_the_training_arguments(data, tmp_path):
+    fit(data, tmp_path, validation_data=data)
+    record = json.loads(next(tmp_path.glob("*.history.json")).read_text())
+    assert record["training"] == {"epochs": 2, "batch_size": 16, "seed": 0, "callbacks": []}
+    assert "val_accuracy" in record["history"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(name="a b"), "name: expected letters"),
+    (dict(epochs=0), "epochs: expected a positive int"),
+    (dict(batch_size=2.5), "batch_size: expected a positive int"),
+    (dict(validation_data=(np.zeros((3, 4, 4, 1)), np.zeros(2))), "validation_data: x and y need the same"),
+])
+def test_bad_arguments_are_rejected(data, tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fit(data, tmp_path, **kwargs)
+
+
+def test_an_uncompiled_model_is_rejected(data, tmp_path):
+    with pytest.raises(ValueError, match="build_fn: expected a function returning a compiled"):
+        fit_or_load(lambda: dense_classifier((4, 4, 1)), data, name="x", epochs=1, batch_size=8, weights_dir=tmp_path)
