@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
 
-from cnnlab.analysis import accuracy, param_counts, predict_classes
+from cnnlab.analysis import (
+    accuracy,
+    activation_model,
+    mean_activations,
+    misclassified,
+    model_metrics,
+    param_counts,
+    predict_classes,
+    stroke_images,
+)
 from cnnlab.models import dense_classifier
 
 
@@ -21,3 +30,64 @@ def test_accuracy():
     assert accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
     with pytest.raises(ValueError, match="expected equal non-empty"):
         accuracy([1, 2], [1])
+
+
+def test_model_metrics_reads_history_and_evaluates():
+    model = dense_classifier((3,), hidden=(), n_classes=3)
+    x = np.eye(3, dtype=np.float32)
+    labels, _ = predict_classes(model, x)
+    row = model_metrics(model, {"epoch_seconds": [1.0, 2.5], "val_accuracy": [0.2, 0.4]}, x, labels)
+    assert row == {"test_accuracy": 1.0, "params": 12, "train_seconds": 3.5, "epochs": 2, "val_accuracy": 0.4}
+
+
+def test_misclassified_ranks_confident_mistakes_first():
+    probs = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.7, 0.3]])
+    assert misclassified([0, 0, 0, 1], probs).tolist() == [2, 3, 1]
+    with pytest.raises(ValueError, match="expected \\(n,\\) and \\(n, classes\\)"):
+        misclassified([0, 1], probs)
+
+
+def small_cnn():
+    import keras
+
+    return keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="conv"),
+                             keras.layers.Flatten(name="flat"), keras.layers.Dense(3, name="out")])
+
+
+def test_activation_model_outputs_the_named_layers():
+    model = small_cnn()
+    acts = activation_model(model, ["conv", "out"])
+    conv, out = acts.predict(np.ones((2, 6, 6, 1), np.float32), verbose=0)
+    assert conv.shape == (2, 4, 4, 2) and out.shape == (2, 3)
+    np.testing.assert_allclose(out, model.predict(np.ones((2, 6, 6, 1), np.float32), verbose=0), rtol=1e-6)
+    with pytest.raises(ValueError, match="unknown \\['nope'\\]"):
+        activation_model(model, ["conv", "nope"])
+
+
+def test_mean_activations_overall_and_per_class():
+    acts = activation_model(small_cnn(), ["conv", "out"])
+    x = np.random.default_rng(0).random((10, 6, 6, 1), dtype=np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 2])
+    full = acts.predict(x, verbose=0)
+    overall = mean_activations(acts, x, batch_size=3)
+    np.testing.assert_allclose(overall[0], full[0].mean(axis=0), rtol=1e-5, atol=1e-6)
+    per_class = mean_activations(acts, x, y, batch_size=4)
+    assert per_class[1].shape == (3, 3)
+    np.testing.assert_allclose(per_class[1][2], full[1][y == 2].mean(axis=0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="y: expected \\(10,\\) non-negative integer labels"):
+        mean_activations(acts, x, y[:5])
+
+
+def test_stroke_images_draw_oriented_bars():
+    horizontal, vertical, diagonal = stroke_images([0, 90, 45], size=15, width=1.0, length=9.0)
+    assert horizontal[7, 3:12].min() == 1.0 and horizontal[2].max() == 0.0     # the middle row
+    np.testing.assert_allclose(vertical, horizontal.T, atol=1e-6)
+    assert diagonal[7, 7] == 1.0 and diagonal[4, 10] > 0.5 and diagonal[4, 4] == 0.0  # up and to the right
+    assert 0.0 <= diagonal.min() and diagonal.max() <= 1.0
+
+
+def test_stroke_images_reject_bad_arguments():
+    with pytest.raises(ValueError, match="angles_deg: expected a finite number"):
+        stroke_images([np.nan])
+    with pytest.raises(ValueError, match="size, width, length"):
+        stroke_images([0], width=0)

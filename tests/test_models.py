@@ -1,7 +1,17 @@
 import pytest
 
 from cnnlab.analysis import param_counts
-from cnnlab.models import compile_classifier, conv_classifier, dense_classifier
+from cnnlab.models import (
+    compile_classifier,
+    conv_classifier,
+    dense_classifier,
+    lecture_cnn,
+    p4_dense_classifier,
+    rotation_cnn,
+    zhaw_cnn1,
+    zhaw_cnn2,
+    zhaw_fc,
+)
 
 
 def test_dense_classifier_parameter_count():
@@ -23,6 +33,14 @@ def test_compile_classifier_compiles():
     assert compile_classifier(dense_classifier((4,), hidden=())).compiled
 
 
+def test_compile_classifier_decays_the_learning_rate_to_zero():
+    model = compile_classifier(dense_classifier((4,), hidden=()), 1e-3, decay_steps=100)
+    schedule = model.optimizer.learning_rate if callable(model.optimizer.learning_rate) else model.optimizer._learning_rate
+    assert float(schedule(0)) == pytest.approx(1e-3) and float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="decay_steps: expected a positive int"):
+        compile_classifier(dense_classifier((4,), hidden=()), decay_steps=0)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(input_shape=(28, 28.0, 1)), "input_shape: expected a tuple of positive ints"),
     (dict(input_shape=(8, 8, 1), downsample="avg"), "downsample: expected 'maxpool' or 'stride'"),
@@ -37,3 +55,42 @@ def test_conv_classifier_rejects_bad_options(kwargs, match):
 def test_dense_classifier_rejects_bad_dropout():
     with pytest.raises(ValueError, match="dropout: expected a rate"):
         dense_classifier((4,), dropout=-0.1)
+
+
+def test_lecture_cnn_has_the_lecture_parameter_count():
+    model = lecture_cnn()
+    assert param_counts(model)["total"] == 34_826
+    assert [layer.name for layer in model.layers][:2] == ["conv1", "pool1"]
+
+
+@pytest.mark.parametrize("builder, total, non_trainable", [
+    (zhaw_fc, 420_260, 1_100), (zhaw_cnn1, 251_210, 0), (zhaw_cnn2, 695_970, 784)])
+def test_sheet_d_networks_match_the_sheets_summaries(builder, total, non_trainable):
+    counts = param_counts(builder())
+    assert counts["total"] == total and counts["non_trainable"] == non_trainable
+
+
+def test_p4_cnn_is_invariant_to_quarter_turns_and_matches_the_plain_cnn_in_size():
+    import numpy as np
+
+    from cnnlab.data.transforms import rot90
+
+    p4 = rotation_cnn(channels=4)
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    reference = p4.predict(x, verbose=0)
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(p4.predict(rot90(x, k), verbose=0), reference, atol=1e-5)
+    plain = rotation_cnn(channels=8, p4=False)
+    assert abs(param_counts(plain)["total"] / param_counts(p4)["total"] - 1) < 0.1
+    plain_out = plain.predict(x, verbose=0)
+    assert np.abs(plain.predict(rot90(x, 1), verbose=0) - plain_out).max() > 1e-4  # not invariant by design
+
+
+def test_p4_dense_classifier_has_the_dense_benchmarks_hidden_weights():
+    assert param_counts(p4_dense_classifier(filters=100))["total"] == 78_400 + 100 + 4010
+    assert param_counts(p4_dense_classifier(filters=100, pooled=True))["total"] == 78_400 + 100 + 1010
+
+
+def test_rotation_cnn_rejects_bad_channels():
+    with pytest.raises(ValueError, match="channels: expected a positive int"):
+        rotation_cnn(channels=0)

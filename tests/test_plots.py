@@ -23,6 +23,11 @@ def test_training_curves_name_the_missing_metric():
         plots.training_curves({"a": {"accuracy": [0.5]}}, "loss")
 
 
+def test_image_grid_takes_images_of_different_sizes():
+    fig = plots.image_grid([np.zeros((5, 5)), np.zeros((3, 3, 1))], ["a", "b"], ncols=2)
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+
+
 def test_image_grid_lays_out_titles():
     fig = plots.image_grid(np.zeros((7, 5, 5, 1)), [str(i) for i in range(7)], ncols=3)
     titled = [ax for ax in fig.axes if ax.get_title()]
@@ -30,7 +35,8 @@ def test_image_grid_lays_out_titles():
 
 
 @pytest.mark.parametrize("images, titles, match", [
-    (np.zeros((5, 5)), None, "images: expected a non-empty"),
+    (np.zeros((5,)), None, "images: expected a non-empty"),
+    ([], None, "images: expected a non-empty"),
     (np.zeros((2, 5, 5)), ["a"], "titles: expected 2 titles"),
 ])
 def test_image_grid_rejects_bad_input(images, titles, match):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cnnlab.models import compile_classifier, dense_classifier
-from cnnlab.train import canonical_json, fit_or_load, fingerprint
+from cnnlab.train import canonical_json, fingerprint, fit_or_load, load_or_train_model
 
 
 @pytest.fixture
@@ -122,3 +122,26 @@ def test_bad_arguments_are_rejected(data, tmp_path, kwargs, match):
 def test_an_uncompiled_model_is_rejected(data, tmp_path):
     with pytest.raises(ValueError, match="build_fn: expected a function returning a compiled"):
         fit_or_load(lambda: dense_classifier((4, 4, 1)), data, name="x", epochs=1, batch_size=8, weights_dir=tmp_path)
+
+
+def test_saved_model_is_trained_once_then_loaded(data, tmp_path, capsys):
+    path = tmp_path / "lecture.keras"
+    model, history = load_or_train_model(path, build, data, epochs=2, batch_size=16, verbose=0)
+    assert path.exists() and (tmp_path / "lecture.history.json").exists()
+    again, cached = load_or_train_model(path, build, data, epochs=2, batch_size=16, verbose=1)
+    assert cached == history and "loaded lecture.keras" in capsys.readouterr().out
+    np.testing.assert_array_equal(model.predict(data[0], verbose=0), again.predict(data[0], verbose=0))
+
+
+def test_unreadable_saved_model_is_trained_again(data, tmp_path, capsys):
+    path = tmp_path / "lecture.keras"
+    load_or_train_model(path, build, data, epochs=1, batch_size=16, verbose=0)
+    path.write_bytes(b"garbage")
+    load_or_train_model(path, build, data, epochs=1, batch_size=16, verbose=0)
+    assert "lecture.keras: unusable" in capsys.readouterr().out
+    keras.models.load_model(path)
+
+
+def test_saved_model_needs_a_keras_suffix(data, tmp_path):
+    with pytest.raises(ValueError, match="path: expected a .keras file"):
+        load_or_train_model(tmp_path / "m.h5", build, data, epochs=1, batch_size=16)

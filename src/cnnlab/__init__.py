@@ -1,7 +1,32 @@
 """cnnlab: helpers shared by the coursework notebooks (data, models, training cache, plots)."""
 
 import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep notebooks free of TensorFlow start-up chatter
+import sys
 
 __version__ = "0.1.0"
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the C++ start-up lines ("oneDNN custom operations are on"...) muted.
+
+    TensorFlow 2.21 prints them before its logging is configured, ignoring TF_CPP_MIN_LOG_LEVEL, and
+    in a notebook they land in the first cell's output. Only the process-level stderr is muted, and
+    only while the import runs; Python exceptions are unaffected.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    # Keras re-traces its predict function for each new model; TF's warning about it is noise here.
+    tf.get_logger().setLevel("ERROR")
+
+
+_import_tensorflow_quietly()

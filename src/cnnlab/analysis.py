@@ -25,3 +25,91 @@ def accuracy(y_true, y_pred) -> float:
     if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
         raise ValueError(f"y_true, y_pred: expected equal non-empty (n,) shapes, got {y_true.shape} and {y_pred.shape}")
     return float(np.mean(y_true == y_pred))
+
+
+def model_metrics(model: keras.Model, history: dict, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """Headline numbers of a trained classifier for ``results/<notebook>.json``.
+
+    Returns test_accuracy, params (total), train_seconds (summed epoch wall time from the
+    history, i.e. of the original training even when the weights came from the cache), epochs
+    and, when the history has it, the final val_accuracy.
+    """
+    labels, _ = predict_classes(model, x_test)
+    row = {
+        "test_accuracy": accuracy(np.asarray(y_test).astype(int), labels),
+        "params": param_counts(model)["total"],
+        "train_seconds": round(float(sum(history["epoch_seconds"])), 1),
+        "epochs": len(history["epoch_seconds"]),
+    }
+    if "val_accuracy" in history:
+        row["val_accuracy"] = history["val_accuracy"][-1]
+    return row
+
+
+def misclassified(y_true, probs) -> np.ndarray:
+    """Indices of wrongly classified examples, most confident mistake first.
+
+    y_true: (n,) ints; probs: (n, classes) predicted probabilities.
+    """
+    y_true, probs = np.asarray(y_true), np.asarray(probs)
+    if probs.ndim != 2 or y_true.shape != (len(probs),):
+        raise ValueError(f"y_true, probs: expected (n,) and (n, classes), got {y_true.shape} and {probs.shape}")
+    wrong = np.flatnonzero(probs.argmax(axis=1) != y_true)
+    return wrong[np.argsort(-probs[wrong].max(axis=1), kind="stable")]
+
+
+def activation_model(model: keras.Model, layer_names: list[str]) -> keras.Model:
+    """A model mapping ``model``'s input to the outputs of the named layers (a list, in order)."""
+    known = [layer.name for layer in model.layers]
+    missing = [name for name in layer_names if name not in known]
+    if not layer_names or missing:
+        raise ValueError(f"layer_names: expected names among {known}, got unknown {missing or 'empty list'}")
+    return keras.Model(model.inputs, [model.get_layer(name).output for name in layer_names])
+
+
+def mean_activations(act_model: keras.Model, x: np.ndarray, y=None, *, batch_size: int = 512) -> list[np.ndarray]:
+    """Average each output of ``act_model`` over the examples in ``x``.
+
+    Without labels: one array per layer with the batch axis averaged away, e.g. (h, w, filters).
+    With labels y (n,) ints in [0, k): one array per layer of shape (k, ...), the mean per class.
+    Runs in batches, so the full activations of a large set are never held in memory.
+    """
+    x = np.asarray(x)
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise ValueError(f"y: expected ({len(x)},) non-negative integer labels, got shape {y.shape} dtype {y.dtype}")
+    labels = np.zeros(len(x), int) if y is None else y.astype(int)
+    n_groups = labels.max() + 1
+    counts = np.bincount(labels, minlength=n_groups).astype(np.float64)
+    sums = None
+    for start in range(0, len(x), batch_size):
+        outputs = act_model.predict(x[start:start + batch_size], verbose=0)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        if sums is None:
+            sums = [np.zeros((n_groups,) + out.shape[1:]) for out in outputs]
+        for total, out in zip(sums, outputs):
+            np.add.at(total, labels[start:start + batch_size], out)
+    means = [(total / np.maximum(counts, 1).reshape((-1,) + (1,) * (total.ndim - 1))).astype(np.float32)
+             for total in sums]
+    return [m[0] for m in means] if y is None else means
+
+
+def stroke_images(angles_deg, size: int = 28, width: float = 2.0, length: float = 14.0) -> np.ndarray:
+    """Synthetic straight strokes through the image centre, one per angle: (n, size, size) float32 in [0, 1].
+
+    Angles in degrees, counter-clockwise from horizontal (image rows grow downwards). Each stroke
+    is a bar of the given width and length (pixels) with soft edges, like a pen stroke in MNIST.
+    """
+    angles = np.atleast_1d(np.asarray(angles_deg, dtype=np.float64))
+    if angles.ndim != 1 or not np.all(np.isfinite(angles)):
+        raise ValueError(f"angles_deg: expected a finite number or 1-D sequence, got {angles_deg!r}")
+    if not isinstance(size, int) or size < 3 or width <= 0 or length <= 0:
+        raise ValueError(f"size, width, length: expected size >= 3 and positive width and length, got {size}, {width}, {length}")
+    centre = (size - 1) / 2
+    rows, cols = np.mgrid[0:size, 0:size] - centre
+    theta = np.deg2rad(angles)[:, None, None]
+    along = cols * np.cos(theta) - rows * np.sin(theta)        # distance along the stroke
+    across = cols * np.sin(theta) + rows * np.cos(theta)       # distance from the stroke's axis
+    inside = np.clip(width / 2 + 0.5 - np.abs(across), 0, 1) * np.clip(length / 2 + 0.5 - np.abs(along), 0, 1)
+    return inside.astype(np.float32)

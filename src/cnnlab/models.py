@@ -16,9 +16,16 @@ def _check_shape(input_shape) -> tuple[int, ...]:
     return tuple(input_shape)
 
 
-def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Compile with Adam, sparse categorical cross-entropy (integer labels) and accuracy."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+def compile_classifier(model: keras.Model, learning_rate: float = 1e-3, *, decay_steps: int | None = None) -> keras.Model:
+    """Compile with Adam, sparse categorical cross-entropy (integer labels) and accuracy.
+
+    With ``decay_steps`` (optimiser steps, i.e. epochs x batches per epoch) the learning rate follows
+    a cosine from ``learning_rate`` down to zero instead of staying constant.
+    """
+    if decay_steps is not None and (not isinstance(decay_steps, int) or decay_steps <= 0):
+        raise ValueError(f"decay_steps: expected a positive int or None, got {decay_steps!r}")
+    rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps else learning_rate
+    model.compile(optimizer=keras.optimizers.Adam(rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -75,5 +82,123 @@ def conv_classifier(input_shape, filters: tuple[int, ...] = (16, 32), kernel_siz
         model.add(layers.Dense(dense_units, activation="relu"))
         if dropout:
             model.add(layers.Dropout(dropout))
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model
+
+
+def lecture_cnn(input_shape=(28, 28, 1), n_classes: int = 10) -> keras.Model:
+    """The standard Keras MNIST CNN used in lectures (34,826 parameters for 28x28x1 inputs).
+
+    Conv(32, 3x3, ReLU) -> MaxPool 2 -> Conv(64, 3x3, ReLU) -> MaxPool 2 -> Flatten ->
+    Dropout 0.5 -> Dense softmax. Layer names are fixed so analysis code can refer to them.
+    """
+    return keras.Sequential([
+        keras.Input(_check_shape(input_shape)),
+        layers.Conv2D(32, 3, activation="relu", name="conv1"),
+        layers.MaxPooling2D(2, name="pool1"),
+        layers.Conv2D(64, 3, activation="relu", name="conv2"),
+        layers.MaxPooling2D(2, name="pool2"),
+        layers.Flatten(name="flatten"),
+        layers.Dropout(0.5, name="dropout"),
+        layers.Dense(n_classes, activation="softmax", name="output"),
+    ], name="lecture_cnn")
+
+
+def _dense_block(model: keras.Sequential, units: int, dropout: float) -> None:
+    """Dense -> BatchNormalization -> ReLU -> Dropout, the block of the ZHAW sheet's dense network."""
+    model.add(layers.Dense(units))
+    model.add(layers.BatchNormalization())
+    model.add(layers.Activation("relu"))
+    model.add(layers.Dropout(dropout))
+
+
+def zhaw_fc(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.5) -> keras.Model:
+    """The sheet-D dense network: two blocks Dense(500), Dense(50) with BatchNorm, ReLU, Dropout.
+
+    420,260 parameters for 28x28 inputs, of which 1,100 non-trainable (BatchNorm statistics).
+    """
+    model = keras.Sequential([keras.Input(_check_shape(input_shape)), layers.Flatten()], name="fc")
+    _dense_block(model, 500, dropout)
+    _dense_block(model, 50, dropout)
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model
+
+
+def zhaw_cnn1(input_shape=(28, 28, 1), n_classes: int = 10) -> keras.Model:
+    """Sheet D's cnn1: Conv2D(32, 3x3, "same") + ReLU, Flatten, Dense softmax (251,210 parameters)."""
+    return keras.Sequential([
+        keras.Input(_check_shape(input_shape)),
+        layers.Conv2D(32, 3, padding="same"), layers.Activation("relu"),
+        layers.Flatten(), layers.Dense(n_classes, activation="softmax"),
+    ], name="cnn1")
+
+
+def zhaw_cnn2(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.5) -> keras.Model:
+    """Sheet D's cnn2 with the student's missing layers (conv 64 + BatchNorm + ReLU + max pool) added.
+
+    Two conv blocks (32, 32 then 64, 64 filters, 3x3 "same", each conv followed by BatchNorm and ReLU,
+    2x2 max pooling after each block), Dense(200) + BatchNorm + Dropout + ReLU, Dense softmax:
+    695,970 parameters, 784 non-trainable.
+    """
+    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="cnn2")
+    for block in ((32, 32), (64, 64)):          # the second block is the part the sheet leaves out
+        for filters in block:
+            model.add(layers.Conv2D(filters, 3, padding="same"))
+            model.add(layers.BatchNormalization())
+            model.add(layers.Activation("relu"))
+        model.add(layers.MaxPooling2D(2))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(200))
+    model.add(layers.BatchNormalization())
+    model.add(layers.Dropout(dropout))
+    model.add(layers.Activation("relu"))
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model
+
+
+def rotation_cnn(input_shape=(28, 28, 1), channels: int = 8, *, p4: bool = True, n_classes: int = 10) -> keras.Model:
+    """A small CNN for rotated digits, as a P4 group CNN (``p4=True``) or an ordinary CNN.
+
+    Layout (28x28 input; every map is even-sized before each 2x2 pooling, as P4 equivariance needs):
+    conv 3x3 -> ReLU -> max pool 2 -> conv 3x3 -> ReLU -> conv 3x3 -> ReLU -> max pool 2 -> conv 3x3 -> ReLU
+    -> [GroupPool max over rotations] -> global max pool -> Dense softmax. With ``p4`` the first conv
+    lifts the image to P4 (``P4ConvZ2``) and the others are ``P4ConvP4`` with ``channels`` group
+    channels (4 * channels maps), which makes the network exactly invariant to quarter turns of
+    the input. With ``channels`` doubled, the ordinary CNN has about the same parameter count.
+    """
+    from cnnlab.layers import GroupPool, P4ConvP4, P4ConvZ2
+
+    input_shape = _check_shape(input_shape)
+    if not isinstance(channels, int) or channels <= 0:
+        raise ValueError(f"channels: expected a positive int, got {channels!r}")
+
+    def conv(first: bool):
+        if p4:
+            return (P4ConvZ2 if first else P4ConvP4)(channels, 3, padding="same", activation="relu")
+        return layers.Conv2D(channels, 3, padding="same", activation="relu")
+
+    model = keras.Sequential([keras.Input(input_shape), conv(True), layers.MaxPooling2D(2), conv(False),
+                              conv(False), layers.MaxPooling2D(2), conv(False)], name="p4_cnn" if p4 else "cnn")
+    if p4:
+        model.add(GroupPool("max"))
+    model.add(layers.GlobalMaxPooling2D())
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model
+
+
+def p4_dense_classifier(input_shape=(28, 28, 1), filters: int = 100, *, pooled: bool = False,
+                        n_classes: int = 10) -> keras.Model:
+    """The sheet-A group-convolution benchmark: P4Dense(filters, ReLU) [-> GroupPool max] -> Dense softmax.
+
+    Each of the ``filters`` full-image filters is applied at 0, 90, 180 and 270 degrees, giving
+    4 * filters hidden units from filters * h * w weights. ``pooled`` takes the max over the four
+    rotations first, which makes the hidden features rotation-invariant.
+    """
+    from cnnlab.layers import GroupPool, P4Dense
+
+    model = keras.Sequential([keras.Input(_check_shape(input_shape)), P4Dense(filters, activation="relu")],
+                             name="p4_dense_pooled" if pooled else "p4_dense")
+    if pooled:
+        model.add(GroupPool("max"))
     model.add(layers.Dense(n_classes, activation="softmax"))
     return model

@@ -31,14 +31,16 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
 
 
 def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap: str = "gray", suptitle=None):
-    """Show images (n, h, w) or (n, h, w, c) on a grid, each with an optional title. Returns the figure."""
-    images = np.asarray(images)
-    if images.ndim not in (3, 4) or len(images) == 0:
-        raise ValueError(f"images: expected a non-empty (n, h, w[, c]) batch, got shape {images.shape}")
+    """Show images on a grid, each with an optional title. Returns the figure.
+
+    images: an array (n, h, w) or (n, h, w, c), or a list of (h, w[, c]) images of different sizes.
+    """
+    images = [np.asarray(im) for im in images]
+    if not images or any(im.ndim not in (2, 3) for im in images):
+        raise ValueError(f"images: expected a non-empty (n, h, w[, c]) batch, got shapes {[im.shape for im in images][:3]}")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles: expected {len(images)} titles, got {len(titles)}")
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
+    images = [im[..., 0] if im.ndim == 3 and im.shape[-1] == 1 else im for im in images]
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.25)), squeeze=False)
     for i, ax in enumerate(axes.flat):

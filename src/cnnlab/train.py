@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -86,7 +87,9 @@ def _load_cached(model: keras.Model, weights: Path, history: Path) -> dict | Non
     if not (weights.exists() and history.exists()):
         return None
     try:
-        model.load_weights(weights)
+        with warnings.catch_warnings():  # optimiser slots are saved too; an unbuilt optimiser skips them
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(weights)
         return json.loads(history.read_text())["history"]
     except Exception as err:  # a truncated or foreign file: report in one line, then retrain
         print(f"{weights.name}: cached file unusable ({type(err).__name__}: {err}); retraining")
@@ -137,14 +140,55 @@ def fit_or_load(
             print(f"{name}: loaded cached weights {weights_path.name}")
         return model, history
 
-    timer = EpochTimer()
     val = tuple(arrays[2:]) if validation_data is not None else None
-    fitted = model.fit(x, y, validation_data=val, epochs=epochs, batch_size=batch_size,
-                       callbacks=[timer, *callbacks], verbose=verbose)
-    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
-    history["epoch_seconds"] = timer.seconds
+    history = train(model, (x, y), val, epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose)
     with atomic_path(weights_path) as tmp:
         model.save_weights(tmp)
     record = {"name": name, "key": key, "training": training, "history": history}
+    write_text_atomic(history_path, json.dumps(record, indent=1))
+    return model, history
+
+
+def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_size: int,
+          callbacks: tuple = (), verbose: int = 2) -> dict:
+    """``model.fit`` that returns the history as plain lists, plus per-epoch wall seconds."""
+    timer = EpochTimer()
+    fitted = model.fit(*data, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
+                       callbacks=[timer, *callbacks], verbose=verbose)
+    history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
+    history["epoch_seconds"] = timer.seconds
+    return history
+
+
+def load_or_train_model(path: Path, build_fn: Callable[[], keras.Model], data, *, epochs: int, batch_size: int,
+                        validation_data=None, seed: int = 0, verbose: int = 2,
+                        retrain: bool | None = None) -> tuple[keras.Model, dict]:
+    """Load a whole saved model (``.keras``) like downloaded pre-trained weights, or train and save it.
+
+    For a model that stands for a fixed artefact (e.g. "the lecture network"): the file at
+    ``path`` is used as it is, whatever the code that built it; it is trained with ``build_fn``
+    only if missing, unreadable, or when retraining is asked for. Its history is kept beside it
+    in ``<stem>.history.json``. Both files are written atomically.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"path: expected a .keras file, got {path.name!r}")
+    history_path = path.with_name(path.stem + ".history.json")
+    retrain = config.RETRAIN if retrain is None else retrain
+    if not retrain and path.exists() and history_path.exists():
+        try:
+            model = keras.models.load_model(path)
+            if verbose:
+                print(f"loaded {path.name} (trained earlier; CNNLAB_RETRAIN=1 trains it again)")
+            return model, json.loads(history_path.read_text())["history"]
+        except Exception as err:
+            print(f"{path.name}: unusable ({type(err).__name__}: {err}); training it again")
+    config.seed(seed)
+    model = build_fn()
+    history = train(model, data, validation_data, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    record = {"name": path.stem, "training": {"epochs": epochs, "batch_size": batch_size, "seed": seed},
+              "history": history}
     write_text_atomic(history_path, json.dumps(record, indent=1))
     return model, history
