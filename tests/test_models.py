@@ -11,6 +11,7 @@ from cnnlab.models import (
     zhaw_cnn1,
     zhaw_cnn2,
     zhaw_fc,
+    zhaw_feature_head,
 )
 
 
@@ -94,3 +95,10 @@ def test_p4_dense_classifier_has_the_dense_benchmarks_hidden_weights():
 def test_rotation_cnn_rejects_bad_channels():
     with pytest.raises(ValueError, match="channels: expected a positive int"):
         rotation_cnn(channels=0)
+
+
+def test_feature_head_matches_the_sheets_summary_on_fc1_features():
+    counts = param_counts(zhaw_feature_head(4096, 8))
+    assert counts["total"] == 1_805_608 and counts["non_trainable"] == 1_600
+    with pytest.raises(ValueError, match="n_features: expected a positive int"):
+        zhaw_feature_head(0)

@@ -103,7 +103,6 @@ def test_file_without_sidecar_is_refused(converted, tmp_path):
 
 
 def _onnx_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    import onnx
     from onnx import helper, numpy_helper
 
     inits = [numpy_helper.from_array(a, name) for name, a in arrays.items()]
@@ -182,15 +181,14 @@ def test_features_reject_bad_inputs(converted):
     base = converted[0]
     ok = np.full((1, 32, 32, 3), 100.0, np.float32)
     cases = [
-        (dict(images=np.zeros((2, 32, 32), np.float32)), r"images: expected \(n, h, w, 3\)"),
-        (dict(images=np.zeros((1, 16, 16, 3), np.float32)), "h, w >= 32"),
-        (dict(images=np.full((1, 32, 32, 3), 300.0, np.float32)), r"values in \[0, 255\], got \[300.0"),
-        (dict(images=np.full((1, 32, 32, 3), 0.5, np.float32)), "multiply by 255"),
-        (dict(images=ok, pooling="max"), "pooling: expected one of"),
-        (dict(images=ok, batch_size=0), "batch_size: expected a positive int"),
-        (dict(images=ok, layer="fc1"), "layer: expected one of"),
+        (np.zeros((2, 32, 32), np.float32), {}, r"images: expected \(n, h, w, 3\)"),
+        (np.zeros((1, 16, 16, 3), np.float32), {}, "h, w >= 32"),
+        (np.full((1, 32, 32, 3), 300.0, np.float32), {}, r"values in \[0, 255\], got \[300.0"),
+        (np.full((1, 32, 32, 3), 0.5, np.float32), {}, "multiply by 255"),
+        (ok, {"pooling": "max"}, "pooling: expected one of"),
+        (ok, {"batch_size": 0}, "batch_size: expected a positive int"),
+        (ok, {"layer": "fc1"}, "layer: expected one of"),
     ]
-    for kwargs, message in cases:
-        images = kwargs.pop("images")
+    for images, kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
             vgg16_features(images, base=base, **kwargs)

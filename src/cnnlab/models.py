@@ -124,6 +124,20 @@ def zhaw_fc(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.5) 
     return model
 
 
+def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dropout: float = 0.5) -> keras.Model:
+    """Sheet D's head on pre-trained features: two blocks Dense(400) + BatchNorm + ReLU + Dropout, softmax.
+
+    On 4,096 VGG16 fc1 features with 8 classes: 1,805,608 parameters, 1,600 non-trainable.
+    """
+    if not isinstance(n_features, int) or n_features <= 0:
+        raise ValueError(f"n_features: expected a positive int, got {n_features!r}")
+    model = keras.Sequential([keras.Input((n_features,))], name="feature_head")
+    _dense_block(model, units, dropout)
+    _dense_block(model, units, dropout)
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model
+
+
 def zhaw_cnn1(input_shape=(28, 28, 1), n_classes: int = 10) -> keras.Model:
     """Sheet D's cnn1: Conv2D(32, 3x3, "same") + ReLU, Flatten, Dense softmax (251,210 parameters)."""
     return keras.Sequential([

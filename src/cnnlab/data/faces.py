@@ -199,7 +199,9 @@ def load_faces(n_people: int = 8, *, verbose: bool = True) -> tuple[np.ndarray, 
         if verbose:
             print(f"faces: {len(images)} images of {n_people} people from {label}")
         return images, labels, label
-    raise FacesUnavailable(f"faces of {n_people} people could not be loaded from any source:\n  " + "\n  ".join(failures))
+    raise FacesUnavailable(
+        f"faces of {n_people} people could not be loaded from any source:\n  " + "\n  ".join(failures)
+    )
 
 
 def _from_h5(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -259,16 +261,21 @@ def to_rgb_batch(images, size) -> np.ndarray:
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3) or x.shape[0] < 1 or min(x.shape[1:3]) < 1:
-        raise ValueError(f"images: expected (n, h, w), (n, h, w, 1) or (n, h, w, 3) with n >= 1, got shape {np.shape(images)}")
+        raise ValueError(
+            f"images: expected (n, h, w), (n, h, w, 1) or (n, h, w, 3) with n >= 1, got shape {np.shape(images)}"
+        )
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise ValueError(f"images: expected a real-valued array, got dtype {x.dtype}")
     lo, hi = float(np.min(x)), float(np.max(x))
     if not (np.isfinite(lo) and np.isfinite(hi) and lo >= 0 and hi <= 255):
         raise ValueError(f"images: expected values in [0, 255], got [{lo}, {hi}]")
     pair = (size, size) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else size
-    if not (isinstance(pair, (tuple, list)) and len(pair) == 2
-            and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in pair)):
-        raise ValueError(f"size: expected a positive int or (height, width), got {size!r}")  # fmt: skip
+    if not (
+        isinstance(pair, (tuple, list))
+        and len(pair) == 2
+        and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in pair)
+    ):
+        raise ValueError(f"size: expected a positive int or (height, width), got {size!r}")
     x = x.astype(np.float32)
     if x.shape[1:3] != tuple(pair):
         x = keras.ops.convert_to_numpy(
