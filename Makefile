@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: run test quick bench clean python-version
+.PHONY: run test quick report bench clean python-version
 
 python-version:
 	@$(PY) -c 'import sys; v = sys.version_info; sys.exit(0) if v >= (3, 10) else sys.exit("cnnlab needs Python >= 3.10, but $(PY) is %d.%d; run e.g. make PY=python3.11 ..." % v[:2])'
@@ -28,8 +28,12 @@ test: $(STAMP)  ## unit tests, then every notebook in quick mode (executed copie
 quick: $(STAMP)  ## every notebook in quick mode into build/quick, with a timing table
 	$(BIN)/python -m cnnlab.runner --quick --out build/quick $(NOTEBOOKS)
 
+report: $(STAMP)  ## no execution: results/SUMMARY.md + README table from results/*.json, HTML of each notebook in report/
+	$(BIN)/python -m cnnlab.summary
+	$(BIN)/jupyter nbconvert --log-level WARN --to html --output-dir report $(NOTEBOOKS)
+
 bench: $(STAMP)  ## performance ratios measured side by side
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:  ## remove scratch output (keeps .venv, data caches and committed weights)
-	rm -rf build weights/quick results/quick .pytest_cache
+	rm -rf build report weights/quick results/quick .pytest_cache

@@ -83,7 +83,7 @@ def test_stroke_images_draw_oriented_bars():
     assert horizontal[7, 3:12].min() == 1.0 and horizontal[2].max() == 0.0     # the middle row
     np.testing.assert_allclose(vertical, horizontal.T, atol=1e-6)
     assert diagonal[7, 7] == 1.0 and diagonal[4, 10] > 0.5 and diagonal[4, 4] == 0.0  # up and to the right
-    assert 0.0 <= diagonal.min() and diagonal.max() <= 1.0
+    assert diagonal.min() >= 0.0 and diagonal.max() <= 1.0
 
 
 def test_stroke_images_reject_bad_arguments():

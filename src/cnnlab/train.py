@@ -16,7 +16,7 @@ import re
 import time
 import warnings
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np
