@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from cnnlab.analysis import (
+    GradientProbe,
     accuracy,
     activation_model,
+    max_abs_gradients,
     mean_activations,
     misclassified,
     model_metrics,
@@ -91,3 +93,26 @@ def test_stroke_images_reject_bad_arguments():
         stroke_images([np.nan])
     with pytest.raises(ValueError, match="size, width, length"):
         stroke_images([0], width=0)
+
+
+def test_max_abs_gradients_match_a_hand_computed_softmax_regression():
+    import keras
+
+    from cnnlab.models import compile_classifier
+
+    model = compile_classifier(keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax",
+                                                                                          kernel_initializer="zeros")]))
+    x, y = np.array([[1.0, 2.0]], np.float32), np.array([0])
+    # zero weights: p = (0.5, 0.5); dL/dW = x^T (p - onehot) = [[-0.5, 0.5], [-1, 1]]
+    assert max_abs_gradients(model, x, y) == pytest.approx([1.0])
+
+
+def test_gradient_probe_records_before_and_after_epochs():
+    from cnnlab.models import compile_classifier
+    from cnnlab.train import train
+
+    model = compile_classifier(dense_classifier((3,), hidden=(4, 4), n_classes=2))
+    x, y = np.random.default_rng(0).random((16, 3), dtype=np.float32), np.arange(16) % 2
+    history = train(model, (x, y), epochs=2, batch_size=8, callbacks=(GradientProbe(x[:8], y[:8], epochs=(0, 2)),), verbose=0)
+    assert len(history["max_grad_epoch0"]) == 3 and len(history["max_grad_epoch2"]) == 3
+    assert "max_grad_epoch1" not in history

@@ -4,6 +4,7 @@ from cnnlab.analysis import param_counts
 from cnnlab.models import (
     compile_classifier,
     conv_classifier,
+    deep_mlp,
     dense_classifier,
     lecture_cnn,
     p4_dense_classifier,
@@ -102,3 +103,11 @@ def test_feature_head_matches_the_sheets_summary_on_fc1_features():
     assert counts["total"] == 1_805_608 and counts["non_trainable"] == 1_600
     with pytest.raises(ValueError, match="n_features: expected a positive int"):
         zhaw_feature_head(0)
+
+
+def test_deep_mlp_has_depth_hidden_layers_of_32_units():
+    model = deep_mlp(depth=5)
+    assert param_counts(model)["total"] == 784 * 32 + 32 + 4 * (32 * 32 + 32) + 32 * 10 + 10
+    assert len([layer for layer in model.layers if hasattr(layer, "kernel")]) == 6
+    with pytest.raises(ValueError, match="depth: expected a positive int"):
+        deep_mlp(depth=0)

@@ -13,18 +13,19 @@ def _import_tensorflow_quietly() -> None:
     in a notebook they land in the first cell's output. Only the process-level stderr is muted, and
     only while the import runs; Python exceptions are unaffected.
     """
-    if "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    if "tensorflow" not in sys.modules:  # imported first by the user: too late to mute its start-up lines
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+    import tensorflow as tf
+
     # Keras re-traces its predict function for each new model; TF's warning about it is noise here.
     tf.get_logger().setLevel("ERROR")
 

@@ -113,3 +113,43 @@ def stroke_images(angles_deg, size: int = 28, width: float = 2.0, length: float 
     across = cols * np.sin(theta) + rows * np.cos(theta)       # distance from the stroke's axis
     inside = np.clip(width / 2 + 0.5 - np.abs(across), 0, 1) * np.clip(length / 2 + 0.5 - np.abs(along), 0, 1)
     return inside.astype(np.float32)
+
+
+def max_abs_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray) -> list[float]:
+    """Largest |d loss / d w| over each layer's kernel, first layer first, on one batch (x, y).
+
+    The loss is the model's compiled loss (mean over the batch); layers without a kernel are
+    skipped. Uses TensorFlow's GradientTape (the backend of this project).
+    """
+    import tensorflow as tf
+
+    if not model.compiled:
+        raise ValueError("model: expected a compiled model (its loss defines the gradients)")
+    kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel", None) is not None]
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=False))
+    return [float(tf.reduce_max(tf.abs(g))) for g in tape.gradient(loss, kernels)]
+
+
+class GradientProbe(keras.callbacks.Callback):
+    """Records :func:`max_abs_gradients` on a fixed batch before training and after given epochs.
+
+    ``record["max_grad_epoch<k>"]`` holds the per-layer list after k epochs (k = 0: untrained);
+    ``cnnlab.train`` stores ``record`` with the history, so cached models keep it.
+    """
+
+    def __init__(self, x, y, epochs=(0, 3)):
+        super().__init__()
+        self.x, self.y, self.epochs = x, y, tuple(epochs)
+        self.record = {}
+
+    def _probe(self, epoch: int) -> None:
+        if epoch in self.epochs:
+            self.record[f"max_grad_epoch{epoch}"] = max_abs_gradients(self.model, self.x, self.y)
+
+    def on_train_begin(self, logs=None):
+        self.record = {}
+        self._probe(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._probe(epoch + 1)

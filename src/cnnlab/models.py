@@ -216,3 +216,15 @@ def p4_dense_classifier(input_shape=(28, 28, 1), filters: int = 100, *, pooled: 
         model.add(GroupPool("max"))
     model.add(layers.Dense(n_classes, activation="softmax"))
     return model
+
+
+def deep_mlp(input_shape=(28, 28, 1), depth: int = 5, activation="relu", units: int = 32,
+             n_classes: int = 10) -> keras.Model:
+    """Flatten -> ``depth`` hidden Dense(units, activation) layers -> Dense softmax (sheet C, exercise 1)."""
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth: expected a positive int, got {depth!r}")
+    model = keras.Sequential([keras.Input(_check_shape(input_shape)), layers.Flatten()], name=f"mlp{depth}")
+    for _ in range(depth):
+        model.add(layers.Dense(units, activation=activation))
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model

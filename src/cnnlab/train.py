@@ -151,12 +151,18 @@ def fit_or_load(
 
 def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_size: int,
           callbacks: tuple = (), verbose: int = 2) -> dict:
-    """``model.fit`` that returns the history as plain lists, plus per-epoch wall seconds."""
+    """``model.fit`` that returns the history as plain lists, plus per-epoch wall seconds.
+
+    A callback with a ``record`` attribute (a dict of JSON-serialisable lists, e.g. test accuracy
+    every 500 steps or per-layer gradients) has it merged into the history, so it is cached too.
+    """
     timer = EpochTimer()
     fitted = model.fit(*data, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
                        callbacks=[timer, *callbacks], verbose=verbose)
     history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
     history["epoch_seconds"] = timer.seconds
+    for callback in callbacks:
+        history.update(getattr(callback, "record", {}))
     return history
 
 

@@ -1,0 +1,279 @@
+"""Turn photos or scans of handwritten digits into MNIST-format images.
+
+MNIST's recipe: white digit on black, the digit's bounding box scaled to fit a 20 x 20 box
+(aspect ratio kept, anti-aliased), then placed in a 28 x 28 frame so that its centre of mass
+sits at the frame's centre. The MNIST training set puts the centre of mass at (row, column)
+(14.0, 14.0) +- 0.3 (measured on 2000 images), i.e. an integer shift towards pixel 14; we do
+the same (:data:`MNIST_CENTRE`).
+
+:func:`prepare` handles one real photo (any size, grey / RGB / RGBA, either polarity, margins,
+uneven lighting); :func:`prepare_file` reads it from disk; :func:`frame_like_mnist` frames a
+batch of images that are already tight digit crops (e.g. scikit-learn's 8 x 8 digits).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from skimage.filters import threshold_otsu
+from skimage.morphology import disk, skeletonize
+from skimage.transform import resize
+
+MNIST_SIZE = 28
+MNIST_BOX = 20
+MNIST_CENTRE = (14.0, 14.0)
+"""Where MNIST puts a digit's centre of mass, (row, column) in pixel-index coordinates."""
+
+MIN_CONTRAST = 0.1
+"""Weakest accepted ink: relative darkening of the paper (or brightening of a dark background)."""
+SPECK_FRACTION = 0.08
+"""Ink components with less than this fraction of the largest component's ink mass are specks."""
+STROKE_WIDTH = 0.12
+"""Thinner strokes are thickened to this width, as a fraction of the bounding box's longer side
+(MNIST: median 0.14, quartiles 0.12-0.18)."""
+WORK_SIDE = 512
+"""Larger photos are first reduced (block mean) so their longer side is at most this."""
+MIN_SIDE = 8
+
+
+# --- input handling ----------------------------------------------------------------------------
+
+def _unit_range(a: np.ndarray) -> np.ndarray:
+    """Any numeric array -> float64 in [0, 1]: uint8 / 255, uint16 / 65535, floats kept if in [0, 1],
+    other values in [0, 255] / 255, anything else min-max scaled."""
+    if a.dtype == bool:
+        return a.astype(np.float64)
+    if a.dtype == np.uint8:
+        return a / 255.0
+    if a.dtype == np.uint16:
+        return a / 65535.0
+    a = a.astype(np.float64)
+    lo, hi = a.min(), a.max()
+    if lo >= 0 and hi <= 1 and np.issubdtype(a.dtype, np.floating):
+        return a
+    if lo >= 0 and hi <= 255:
+        return a / 255.0
+    if lo >= 0 and hi <= 65535 and np.all(a == np.round(a)):
+        return a / 65535.0
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    return rgb @ np.array([0.299, 0.587, 0.114]) if rgb.shape[-1] == 3 else rgb[..., 0]
+
+
+def _to_grey(image) -> np.ndarray:
+    """Validate one image (h, w) or (h, w, c), c in 1-4, and return it as (h, w) float64 in [0, 1].
+
+    Transparent pixels (c = 2 or 4) are composited over a background that contrasts with the
+    opaque pixels, so ink drawn on a transparent canvas stays visible whatever its colour.
+    """
+    a = np.asarray(image)
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.issubdtype(a.dtype, np.complexfloating):
+        raise ValueError(f"image: expected a numeric array, got dtype {a.dtype}")
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4)):
+        raise ValueError(f"image: expected a 2-D (h, w) grey or 3-D (h, w, c) array with c in 1-4, got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"image: empty array, shape {a.shape}")
+    if min(a.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"image: expected at least {MIN_SIDE}x{MIN_SIDE} pixels, got {a.shape[0]}x{a.shape[1]}")
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        raise ValueError("image: contains NaN or infinite values")
+    a = _unit_range(a)
+    if a.ndim == 2:
+        return a
+    if a.shape[2] in (1, 3):
+        return _luminance(a)
+    grey, alpha = _luminance(a[..., :-1]), a[..., -1]
+    if alpha.max() - alpha.min() < 1e-3:
+        return grey
+    opaque_mean = (grey * alpha).sum() / alpha.sum() if alpha.sum() > 0 else 0.0
+    backdrop = 0.0 if opaque_mean > 0.5 else 1.0
+    return alpha * grey + (1 - alpha) * backdrop
+
+
+def _reduce(grey: np.ndarray, max_side: int) -> np.ndarray:
+    """Block-mean reduction by the smallest integer factor bringing the longer side to <= max_side."""
+    f = -(-max(grey.shape) // max_side)
+    if f <= 1:
+        return grey
+    h, w = grey.shape[0] // f * f, grey.shape[1] // f * f
+    return grey[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
+
+
+# --- ink extraction ----------------------------------------------------------------------------
+
+def _design(rows: np.ndarray, cols: np.ndarray, shape) -> np.ndarray:
+    """Quadratic-surface design matrix at pixel positions, coordinates normalised to [-1, 1]."""
+    y = (rows + 0.5) / shape[0] * 2 - 1
+    x = (cols + 0.5) / shape[1] * 2 - 1
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+
+
+def _background(grey: np.ndarray) -> np.ndarray:
+    """Smooth illumination of the page: a quadratic surface fitted robustly (ink = outliers)."""
+    f = max(1, -(-max(grey.shape) // 64))
+    coarse = _reduce(grey, 64)
+    rows, cols = np.indices(coarse.shape).reshape(2, -1) * f + (f - 1) / 2
+    design, z = _design(rows, cols, grey.shape), coarse.ravel()
+    keep = np.ones(z.shape, bool)
+    # Constant, then plane, then quadratic: each fit only sees the previous fit's inliers, so a
+    # digit covering a quarter of the picture cannot bend the surface towards itself.
+    for terms in (1, 3, 6, 6, 6, 6):
+        if keep.sum() < 4 * terms:
+            break
+        coef = np.linalg.lstsq(design[keep, :terms], z[keep], rcond=None)[0]
+        resid = z - design[:, :terms] @ coef
+        sigma = max(1.4826 * np.median(np.abs(resid[keep] - np.median(resid[keep]))), 0.005)
+        keep = np.abs(resid) < 3 * sigma
+    coef = np.pad(coef, (0, 6 - len(coef)))
+    rows, cols = np.indices(grey.shape)
+    return _design(rows, cols, grey.shape) @ coef
+
+
+def _ink(grey: np.ndarray) -> np.ndarray:
+    """Soft ink map (h, w) float64 in [0, 1], 1 = full ink, 0 outside the kept strokes.
+
+    Divides out the page illumination, decides the polarity (the ink is the side whose deviations
+    from the page are largest), thresholds with Otsu, drops specks and keeps soft edges.
+    """
+    background = _background(grey)
+    sigma = max(0.5, max(grey.shape) / WORK_SIDE)
+    resid = ndimage.gaussian_filter(grey - background, sigma)
+    noise = max(1.4826 * np.median(np.abs(resid - np.median(resid))), 0.002)
+    outliers = resid[np.abs(resid) > max(5 * noise, MIN_CONTRAST / 4)]
+    if outliers.size == 0:
+        raise ValueError(f"blank page: no ink found (no mark differs from the paper by more than {MIN_CONTRAST / 4:.3f})")
+    if outliers.sum() > 0:  # light ink on a dark background: flip to dark ink on light paper
+        grey, background = 1 - grey, 1 - background
+    background = np.clip(background, 0.05, 1.0)
+    strength = np.clip((background - grey) / background, 0, 1)  # relative darkening of the paper
+    smooth = ndimage.gaussian_filter(strength, sigma)
+    peak = smooth.max()
+    noise = max(1.4826 * np.median(np.abs(smooth - np.median(smooth))), 0.002)
+    if peak < MIN_CONTRAST or peak < 8 * noise:
+        raise ValueError(f"blank page: too little contrast (strongest mark {peak:.3f}, "
+                         f"need >= {max(MIN_CONTRAST, 8 * noise):.3f})")
+    t = float(np.clip(threshold_otsu(smooth), max(5 * noise, MIN_CONTRAST / 2), 0.6 * peak))
+    labels, count = ndimage.label(smooth > t, structure=np.ones((3, 3)))
+    mass = ndimage.sum(smooth, labels, np.arange(1, count + 1))
+    kept = np.isin(labels, 1 + np.flatnonzero(mass >= SPECK_FRACTION * mass.max()))
+    region = ndimage.binary_dilation(kept, np.ones((3, 3)), iterations=max(1, round(2 * sigma)))
+    low = t / 2
+    high = max(np.median(strength[kept]), low + 1e-3)
+    return np.clip((strength - low) / (high - low), 0, 1) * region
+
+
+# --- framing -----------------------------------------------------------------------------------
+
+def _crop(ink: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    rows, cols = np.nonzero(ink > floor)
+    return ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def _fit(ink: np.ndarray, side: int) -> np.ndarray:
+    """Resize so the longer side is ``side`` pixels, aspect ratio kept, anti-aliased when shrinking."""
+    scale = side / max(ink.shape)
+    shape = tuple(max(1, round(s * scale)) for s in ink.shape)
+    return resize(ink, shape, order=1, mode="constant", anti_aliasing=scale < 1, preserve_range=True)
+
+
+def _thicken(ink: np.ndarray) -> np.ndarray:
+    """Dilate strokes thinner than :data:`STROKE_WIDTH` (measured as area / skeleton length)."""
+    big = _fit(ink, 4 * MNIST_BOX)
+    mask = big >= 0.5
+    width = mask.sum() / max(skeletonize(mask).sum(), 1)
+    radius = round((STROKE_WIDTH * 4 * MNIST_BOX - width) / 2)
+    if radius < 1 or not mask.any():
+        return ink
+    big = ndimage.grey_dilation(np.pad(big, radius), footprint=disk(radius))
+    return _crop(big)
+
+
+def _frame(ink: np.ndarray, thicken: bool) -> np.ndarray:
+    """Soft ink map (h, w), ink > 0 somewhere -> (28, 28) float32 framed like MNIST."""
+    crop = _crop(ink)
+    if thicken:
+        crop = _thicken(crop)
+    digit = np.clip(_fit(crop, MNIST_BOX), 0, 1)
+    h, w = digit.shape
+    com = ndimage.center_of_mass(digit)
+    top = int(np.clip(round(MNIST_CENTRE[0] - com[0]), 0, MNIST_SIZE - h))
+    left = int(np.clip(round(MNIST_CENTRE[1] - com[1]), 0, MNIST_SIZE - w))
+    out = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
+    out[top:top + h, left:left + w] = digit
+    return out
+
+
+# --- public API --------------------------------------------------------------------------------
+
+def prepare(image, *, thicken: bool = True) -> np.ndarray:
+    """One photo or scan of a single handwritten digit -> (28, 28, 1) float32 in [0, 1], MNIST style.
+
+    image: (h, w) grey or (h, w, c) with c = 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA);
+    uint8, uint16, bool or float (floats in [0, 1] or [0, 255]); dark ink on light paper or light
+    ink on a dark background; at least 8 x 8 pixels. Uneven lighting is divided out and specks
+    are removed; the digit should be the only writing in the picture. ``thicken`` dilates strokes
+    thinner than MNIST's (a fine pen photographed at high resolution).
+
+    Raises ValueError for a wrong shape or dtype, an empty or tiny array, or a blank page.
+    """
+    grey = _reduce(_to_grey(image), WORK_SIDE)
+    return _frame(_ink(grey), thicken)[..., None]
+
+
+def prepare_file(path, *, thicken: bool = True) -> np.ndarray:
+    """Read an image file (anything Pillow opens; EXIF rotation applied) and :func:`prepare` it.
+
+    Returns (28, 28, 1) float32 in [0, 1]. Raises ValueError starting with the path for a missing or
+    unreadable file and for anything :func:`prepare` rejects.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            if img.mode in ("P", "PA") or (img.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "I;16", "F")):
+                img = img.convert("RGBA" if "transparency" in img.info or img.mode.endswith("A") else "RGB")
+            array = np.asarray(img)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as err:
+        raise ValueError(f"{path}: not an image file ({type(err).__name__}: {err})") from None
+    try:
+        return prepare(array, thicken=thicken)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def frame_like_mnist(images, *, invert: bool = False, floor: float = 0.05, thicken: bool = False) -> np.ndarray:
+    """Frame a batch of tight digit crops like MNIST: (n, h, w) any numeric -> (n, 28, 28, 1) float32.
+
+    Each image is scaled to [0, 1] by its own minimum and maximum (white ink on black; pass
+    ``invert=True`` for dark ink on light), values below ``floor`` become background, then the
+    digit's bounding box is fitted into 20 x 20 and centred by centre of mass. No illumination
+    correction or speck removal: use :func:`prepare` for photos. About 0.3 ms per image.
+    """
+    a = np.asarray(images)
+    if a.ndim != 3 or a.shape[0] == 0 or min(a.shape[1:]) == 0:
+        raise ValueError(f"images: expected a non-empty 3-D batch (n, h, w), got shape {a.shape}")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise ValueError(f"images: expected a numeric dtype, got {a.dtype}")
+    if not 0 <= floor < 1:
+        raise ValueError(f"floor: expected a fraction in [0, 1), got {floor!r}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError("images: contain NaN or infinite values")
+    lo, hi = a.min(axis=(1, 2), keepdims=True), a.max(axis=(1, 2), keepdims=True)
+    blank = np.flatnonzero(hi.ravel() <= lo.ravel())
+    if blank.size:
+        raise ValueError(f"images: image {blank[0]} is blank (all pixels equal); {blank.size} blank in total")
+    a = (a - lo) / (hi - lo)
+    if invert:
+        a = 1 - a
+    a = np.where(a >= floor, a, 0.0)
+    return np.stack([_frame(image, thicken) for image in a])[..., None]
