@@ -5,6 +5,8 @@ from cnnlab.analysis import (
     GradientProbe,
     accuracy,
     activation_model,
+    edge_images,
+    gradient_angles,
     max_abs_gradients,
     mean_activations,
     misclassified,
@@ -116,3 +118,20 @@ def test_gradient_probe_records_before_and_after_epochs():
     history = train(model, (x, y), epochs=2, batch_size=8, callbacks=(GradientProbe(x[:8], y[:8], epochs=(0, 2)),), verbose=0)
     assert len(history["max_grad_epoch0"]) == 3 and len(history["max_grad_epoch2"]) == 3
     assert "max_grad_epoch1" not in history
+
+
+def test_edge_images_brighten_in_the_given_direction():
+    right, up = edge_images([0, 90], size=9, softness=1.0)
+    assert right[4, 0] == 0.0 and right[4, 8] == 1.0 and np.allclose(right[0], right[8])
+    assert up[0, 4] == 1.0 and up[8, 4] == 0.0
+
+
+def test_gradient_angles_recover_the_edge_direction():
+    angles = [0, 45, 90, 200, 300]
+    direction, magnitude = gradient_angles(edge_images(angles, size=21, softness=4.0))
+    np.testing.assert_allclose(direction[:, 10, 10], angles, atol=1e-6)
+    assert magnitude[:, 10, 10].min() > 0
+    with pytest.raises(ValueError, match="images: expected"):
+        gradient_angles(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="size, softness"):
+        edge_images([0], softness=0)

@@ -111,3 +111,12 @@ def test_deep_mlp_has_depth_hidden_layers_of_32_units():
     assert len([layer for layer in model.layers if hasattr(layer, "kernel")]) == 6
     with pytest.raises(ValueError, match="depth: expected a positive int"):
         deep_mlp(depth=0)
+
+
+def test_svhn_cnn_and_digit_cnn_sizes():
+    from cnnlab.models import digit_cnn, svhn_cnn
+
+    model = svhn_cnn()
+    assert param_counts(model)["total"] == (27 * 9 + 9) + (81 * 36 + 36) + (324 * 49 + 49) + (49 * 10 + 10)
+    assert model.get_layer("pool3").output.shape[1:] == (1, 1, 49)
+    assert param_counts(digit_cnn())["non_trainable"] == 2 * (32 + 32 + 64)

@@ -48,3 +48,10 @@ def test_confusion_matrix_counts():
     ax = plots.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("1") == 4 and ax.get_title() == "confusion matrix"
+
+
+def test_activation_grid_has_a_panel_per_input_and_filter():
+    fig = plots.activation_grid(np.random.default_rng(0).random((3, 4, 4, 5)), ["a", "b", "c"], title="layer")
+    assert len(fig.axes) == 15 and fig.axes[5].get_ylabel() == "b"
+    with pytest.raises(ValueError, match="one label per row"):
+        plots.activation_grid(np.zeros((3, 4, 4, 5)), ["a"], title="x")

@@ -153,3 +153,35 @@ class GradientProbe(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._probe(epoch + 1)
+
+
+def edge_images(angles_deg, size: int = 28, softness: float = 1.0) -> np.ndarray:
+    """Straight edges through the image centre: (n, size, size) float32 in [0, 1], one per angle.
+
+    The brightness rises from 0 to 1 across the edge in the direction ``angle`` (degrees,
+    counter-clockwise from "right", with "up" = towards row 0), over about ``softness`` pixels.
+    Angle 0 is dark on the left and bright on the right; 90 is dark below and bright above.
+    """
+    angles = np.atleast_1d(np.asarray(angles_deg, dtype=np.float64))
+    if angles.ndim != 1 or not np.all(np.isfinite(angles)):
+        raise ValueError(f"angles_deg: expected a finite number or 1-D sequence, got {angles_deg!r}")
+    if not isinstance(size, int) or size < 3 or softness <= 0:
+        raise ValueError(f"size, softness: expected size >= 3 and softness > 0, got {size}, {softness}")
+    centre = (size - 1) / 2
+    rows, cols = np.mgrid[0:size, 0:size] - centre
+    theta = np.deg2rad(angles)[:, None, None]
+    along_normal = cols * np.cos(theta) - rows * np.sin(theta)
+    return np.clip(0.5 + along_normal / softness, 0, 1).astype(np.float32)
+
+
+def gradient_angles(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Direction (degrees, as in :func:`edge_images`) and magnitude of the brightness gradient.
+
+    images: (n, h, w) float. Returns two (n, h, w) arrays: the angle in [0, 360) of the direction in
+    which brightness increases, and the gradient's length (central differences).
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3:
+        raise ValueError(f"images: expected (n, h, w), got shape {images.shape}")
+    d_row, d_col = np.gradient(images, axis=(1, 2))
+    return np.rad2deg(np.arctan2(-d_row, d_col)) % 360, np.hypot(d_row, d_col)

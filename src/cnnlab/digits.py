@@ -118,9 +118,11 @@ def _background(grey: np.ndarray) -> np.ndarray:
     coarse = _reduce(grey, 64)
     rows, cols = np.indices(coarse.shape).reshape(2, -1) * f + (f - 1) / 2
     design, z = _design(rows, cols, grey.shape), coarse.ravel()
-    keep = np.ones(z.shape, bool)
-    # Constant, then plane, then quadratic: each fit only sees the previous fit's inliers, so a
-    # digit covering a quarter of the picture cannot bend the surface towards itself.
+    # Start from the median level, then fit a constant, a plane and a quadratic, each only to the
+    # previous fit's inliers, so a digit covering a quarter of the picture cannot bend the surface.
+    sigma = max(1.4826 * np.median(np.abs(z - np.median(z))), 0.005)
+    keep = np.abs(z - np.median(z)) < 3 * sigma
+    coef = np.array([np.median(z)])
     for terms in (1, 3, 6, 6, 6, 6):
         if keep.sum() < 4 * terms:
             break
@@ -193,11 +195,12 @@ def _thicken(ink: np.ndarray) -> np.ndarray:
 
 
 def _frame(ink: np.ndarray, thicken: bool) -> np.ndarray:
-    """Soft ink map (h, w), ink > 0 somewhere -> (28, 28) float32 framed like MNIST."""
+    """Soft ink map (h, w), ink > 0 somewhere -> (28, 28) float32 framed like MNIST, maximum 1."""
     crop = _crop(ink)
     if thicken:
         crop = _thicken(crop)
-    digit = np.clip(_fit(crop, MNIST_BOX), 0, 1)
+    digit = np.clip(_fit(crop, MNIST_BOX), 0, None)
+    digit = digit / digit.max()  # every MNIST digit has a full-white core (255)
     h, w = digit.shape
     com = ndimage.center_of_mass(digit)
     top = int(np.clip(round(MNIST_CENTRE[0] - com[0]), 0, MNIST_SIZE - h))

@@ -228,3 +228,37 @@ def deep_mlp(input_shape=(28, 28, 1), depth: int = 5, activation="relu", units: 
         model.add(layers.Dense(units, activation=activation))
     model.add(layers.Dense(n_classes, activation="softmax"))
     return model
+
+
+def digit_cnn(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.4) -> keras.Model:
+    """A compact, robust MNIST classifier (sheet C, exercise 3), built from standard layers only.
+
+    Conv(32, 3x3) -> BN -> ReLU, Conv(32, 3x3) -> BN -> ReLU, max pool 2, Conv(64, 3x3) -> BN -> ReLU,
+    max pool 2, Dropout, Dense(128, ReLU), Dropout, Dense softmax. Saved as .h5 it loads with
+    ``keras.models.load_model(path)`` and no custom objects.
+    """
+    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="digit_cnn")
+    for filters, pool in ((32, False), (32, True), (64, True)):
+        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
+        model.add(layers.BatchNormalization())
+        model.add(layers.ReLU())
+        if pool:
+            model.add(layers.MaxPooling2D(2))
+    model.add(layers.Flatten())
+    model.add(layers.Dropout(dropout))
+    model.add(layers.Dense(128, activation="relu"))
+    model.add(layers.Dropout(dropout))
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model
+
+
+def svhn_cnn(input_shape=(32, 32, 3), filters: tuple[int, ...] = (9, 36, 49), n_classes: int = 10) -> keras.Model:
+    """Sheet C's SVHN network: (3x3 conv, "same", ReLU -> 3x3 max pooling) per entry of ``filters``,
+    flatten, softmax (multinomial logistic regression on the last maps). 19,629 parameters on 32x32x3."""
+    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="svhn_cnn")
+    for i, f in enumerate(filters):
+        model.add(layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv{i + 1}"))
+        model.add(layers.MaxPooling2D(3, name=f"pool{i + 1}"))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(n_classes, activation="softmax"))
+    return model

@@ -42,7 +42,10 @@ def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap:
         raise ValueError(f"titles: expected {len(images)} titles, got {len(titles)}")
     images = [im[..., 0] if im.ndim == 3 and im.shape[-1] == 1 else im for im in images]
     nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.25)), squeeze=False)
+    title_lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
+    row_height = size + 0.2 + 0.18 * title_lines   # room for the titles above each image
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * row_height + (0.4 if suptitle else 0)),
+                             squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
@@ -61,3 +64,29 @@ def confusion_matrix(y_true, y_pred, *, labels=None, ax=None, title: str = "conf
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels, ax=ax, colorbar=False)
     ax.set_title(title)
     return ax
+
+
+def activation_grid(maps, row_labels, *, title: str, size: float = 0.5, cmap: str = "viridis"):
+    """Feature maps of one layer for several inputs: one row per input, one column per filter.
+
+    maps: (rows, h, w, filters); row_labels: one label per row. Each map has its own colour scale.
+    Returns the figure.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim != 4 or len(row_labels) != len(maps):
+        raise ValueError(f"maps, row_labels: expected (rows, h, w, filters) and one label per row, got shape "
+                         f"{maps.shape} and {len(row_labels)} labels")
+    rows, _, _, filters = maps.shape
+    fig, axes = plt.subplots(rows, filters, figsize=(filters * size + 0.8, rows * size + 0.6), squeeze=False)
+    for r in range(rows):
+        for k in range(filters):
+            ax = axes[r, k]
+            ax.imshow(maps[r, ..., k], cmap=cmap)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(str(k), fontsize=6)
+        axes[r, 0].set_ylabel(str(row_labels[r]), rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig

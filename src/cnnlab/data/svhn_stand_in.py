@@ -170,8 +170,9 @@ def _masks(p: dict[str, np.ndarray], idx: slice) -> np.ndarray:
     glyph = np.take_along_axis(p["glyphs"][idx], slot, axis=1)
     cx = np.clip(gx - np.take_along_axis(p["offsets"][idx], slot, axis=1) + centres[glyph], 0, CELL_W - 1.001)
     cy = np.clip(gy + (CELL_H - 1) / 2, 0, CELL_H - 1.001)  # clipped points land in the zero border
-    x0, y0 = cx.astype(np.int32), cy.astype(np.int32)
-    fx, fy = cx - x0, cy - y0
+    x0, y0 = np.floor(cx), np.floor(cy)
+    fx, fy = cx - x0, cy - y0  # float32 weights (float32 - int32 would promote to float64)
+    x0, y0 = x0.astype(np.int32), y0.astype(np.int32)
     base = glyph * (CELL_H * CELL_W) + y0 * CELL_W + x0
     top = flat[base] * (1 - fx) + flat[base + 1] * fx
     bottom = flat[base + CELL_W] * (1 - fx) + flat[base + CELL_W + 1] * fx
@@ -184,17 +185,21 @@ def _masks(p: dict[str, np.ndarray], idx: slice) -> np.ndarray:
 
 
 def _paint(p: dict[str, np.ndarray], idx: slice, masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Colour the masks: gradient background, foreground, illumination and noise -> (m, 32, 32, 3) uint8."""
+    """Colour the masks: gradient background, foreground, illumination, grey noise -> (m, 32, 32, 3) uint8."""
     m = masks.shape[0]
     coords = (np.arange(SIZE, dtype=np.float32) - (SIZE - 1) / 2) / SIZE  # [-0.5, 0.5]
     d = p["direction"][idx]
     ramp = [np.cos(d[:, k, None, None]) * coords[:, None] + np.sin(d[:, k, None, None]) * coords for k in range(2)]
-    bg = p["bg"][idx, None, None, :] + ramp[0][..., None] * p["bg_shift"][idx, None, None, :]
-    a = masks[..., None]
-    image = bg * (1 - a) + p["fg"][idx, None, None, :] * a
+    image = p["bg"][idx, None, None, :] + ramp[0][..., None] * p["bg_shift"][idx, None, None, :]
+    ink = p["fg"][idx, None, None, :] - image
+    ink *= masks[..., None]
+    image += ink  # = background * (1 - mask) + foreground * mask
     image *= (1 + p["light"][idx, None, None] * ramp[1])[..., None]
-    image += rng.standard_normal((m, SIZE, SIZE, 3), dtype=np.float32) * p["noise"][idx, None, None, None]
-    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+    image += (rng.standard_normal((m, SIZE, SIZE), dtype=np.float32) * p["noise"][idx, None, None])[..., None]
+    np.clip(image, 0, 1, out=image)
+    image *= 255
+    image += 0.5
+    return image.astype(np.uint8)
 
 
 def generate(n: int, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
