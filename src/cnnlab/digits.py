@@ -41,17 +41,18 @@ MIN_SIDE = 8
 # --- input handling ----------------------------------------------------------------------------
 
 def _unit_range(a: np.ndarray) -> np.ndarray:
-    """Any numeric array -> float64 in [0, 1]: uint8 / 255, uint16 / 65535, floats kept if in [0, 1],
-    other values in [0, 255] / 255, anything else min-max scaled."""
-    if a.dtype == bool:
+    """Any numeric array -> float64 in [0, 1]: bool and 0/1 integers as they are, uint8 / 255,
+    uint16 / 65535, floats kept if in [0, 1], other values in [0, 255] / 255, else min-max scaled."""
+    if a.dtype == bool or (np.issubdtype(a.dtype, np.integer) and a.min() >= 0 and a.max() <= 1):
         return a.astype(np.float64)
     if a.dtype == np.uint8:
         return a / 255.0
     if a.dtype == np.uint16:
         return a / 65535.0
+    floating = np.issubdtype(a.dtype, np.floating)
     a = a.astype(np.float64)
     lo, hi = a.min(), a.max()
-    if lo >= 0 and hi <= 1 and np.issubdtype(a.dtype, np.floating):
+    if floating and lo >= 0 and hi <= 1:
         return a
     if lo >= 0 and hi <= 255:
         return a / 255.0
@@ -170,8 +171,9 @@ def _ink(grey: np.ndarray) -> np.ndarray:
 
 # --- framing -----------------------------------------------------------------------------------
 
-def _crop(ink: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    rows, cols = np.nonzero(ink > floor)
+def _crop(ink: np.ndarray) -> np.ndarray:
+    """The bounding box of the non-zero pixels."""
+    rows, cols = np.nonzero(ink)
     return ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
 
@@ -259,7 +261,7 @@ def frame_like_mnist(images, *, invert: bool = False, floor: float = 0.05, thick
     Each image is scaled to [0, 1] by its own minimum and maximum (white ink on black; pass
     ``invert=True`` for dark ink on light), values below ``floor`` become background, then the
     digit's bounding box is fitted into 20 x 20 and centred by centre of mass. No illumination
-    correction or speck removal: use :func:`prepare` for photos. About 0.3 ms per image.
+    correction or speck removal: use :func:`prepare` for photos. About 0.2-0.5 ms per image.
     """
     a = np.asarray(images)
     if a.ndim != 3 or a.shape[0] == 0 or min(a.shape[1:]) == 0:

@@ -41,10 +41,10 @@ def _finish(out: np.ndarray, channel: bool) -> np.ndarray:
 
 
 def _per_image(value, n: int, name: str, shape=()) -> np.ndarray:
-    """Broadcast a scalar (or a ``shape`` vector) to one value per image, (n, *shape) float64."""
+    """Broadcast a scalar or a ``shape`` vector to one value per image: (n, *shape) float64."""
     v = np.asarray(value, dtype=np.float64)
-    if v.shape not in (shape, (n, *shape)) or not np.isfinite(v).all():
-        want = f"one value or ({n},) values" if not shape else f"{shape} or ({n}, {shape[0]}) values"
+    if v.shape not in ((), shape, (n, *shape)) or not np.isfinite(v).all():
+        want = f"one value or ({n},) values" if not shape else f"one value, {shape} or ({n}, {shape[0]}) values"
         raise ValueError(f"{name}: expected finite numbers, {want}, got shape {v.shape}")
     return np.broadcast_to(v, (n, *shape))
 
@@ -67,18 +67,30 @@ def _affine_coords(shape, shift, rotation, scale, shear) -> np.ndarray:
     slant = np.stack([np.stack([one, zero], -1), np.stack([-shear, one], -1)], -2)     # col' = col - k row
     forward = rot @ slant * scale[:, None, None]
     inverse = np.linalg.inv(forward)
-    centre = np.array([(h - 1) / 2, (w - 1) / 2])
-    grid = np.stack(np.indices((h, w)), -1) - centre                                     # (h, w, 2)
-    rel = grid[None] - shift[:, None, None, :]                                            # (n, h, w, 2)
-    return np.einsum("nij,nhwj->nhwi", inverse, rel) + centre
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    rows = np.arange(h)[None, :, None] - cy - shift[:, 0, None, None]                    # (n, h, 1)
+    cols = np.arange(w)[None, None, :] - cx - shift[:, 1, None, None]                    # (n, 1, w)
+    m = inverse[:, :, :, None, None]                                                     # (n, 2, 2, 1, 1)
+    return np.stack([m[:, 0, 0] * rows + m[:, 0, 1] * cols + cy,
+                     m[:, 1, 0] * rows + m[:, 1, 1] * cols + cx], axis=-1)
 
 
 def _elastic_field(shape, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
     """Simard et al. (2003) displacements: uniform noise in [-1, 1] per pixel and axis, smoothed by
-    a Gaussian of ``sigma`` pixels within each image and scaled by ``alpha``. (n, h, w, 2) float64."""
-    noise = rng.uniform(-1, 1, size=(2, *shape))
-    smooth = ndimage.gaussian_filter(noise, sigma, axes=(2, 3), mode="constant")
-    return alpha * np.moveaxis(smooth, 0, -1)
+    a Gaussian of ``sigma`` pixels within each image and scaled by ``alpha``. (n, h, w, 2) float32.
+
+    The smoothing equals ``ndimage.gaussian_filter(noise, sigma, axes=(1, 2), mode="constant")``
+    per displacement component, done as two matrix products with the filter's own matrix
+    (the filter applied to an identity matrix): about 10x faster for a batch of 28 x 28 fields.
+    """
+    n, h, w = shape
+    rows = ndimage.gaussian_filter1d(np.eye(h), sigma, axis=0, mode="constant").astype(np.float32)
+    cols = ndimage.gaussian_filter1d(np.eye(w), sigma, axis=0, mode="constant").astype(np.float32)
+    noise = 2 * rng.random((n, h, w, 2), dtype=np.float32) - 1
+    # two large matrix products: along rows (h x h) @ (h, n*w*2), then along columns
+    smooth = (rows @ noise.transpose(1, 0, 2, 3).reshape(h, -1)).reshape(h, n, w, 2).transpose(1, 0, 2, 3)
+    smooth = (cols @ smooth.transpose(2, 0, 1, 3).reshape(w, -1)).reshape(w, n, h, 2).transpose(1, 2, 0, 3)
+    return alpha * smooth
 
 
 def _sample(images: np.ndarray, coords: np.ndarray) -> np.ndarray:
@@ -132,7 +144,7 @@ def random_affine(images, rng, *, max_shift=2.0, max_rotation=15.0, max_scale=0.
 
 def elastic(images, rng, *, alpha=34.0, sigma=4.0) -> np.ndarray:
     """Elastic distortion (Simard et al. 2003): smooth random displacement fields, ``alpha`` sets
-    their size (34 with ``sigma`` 4 gives ~1.4 px RMS displacement), ``sigma`` their smoothness (px)."""
+    their size (34 with ``sigma`` 4 gives 1.8 px RMS displacement), ``sigma`` their smoothness (px)."""
     images, channel = _check_images(images)
     rng = _check_rng(rng)
     alpha = _check_nonnegative(alpha, "alpha")
@@ -219,11 +231,14 @@ def _noise(images: np.ndarray, rng: np.random.Generator, std: float) -> np.ndarr
 def augment(images, rng, strength=1.0) -> np.ndarray:
     """Random handwriting / scanning variation: affine + elastic (one resampling), stroke thickness,
     blur and noise. ``strength`` scales every range linearly (0 = identity, 1 = defaults: shift
-    +-2 px, rotation +-15 degrees, scale 0.85-1.15, shear +-0.3, elastic alpha 34 / sigma 4,
-    thickness change with p 0.5, blur amount up to 0.5, noise std up to 0.04).
+    +-2 px, rotation +-15 degrees, scale 0.85-1.15, shear +-0.3, elastic alpha 24 / sigma 4, i.e.
+    1.3 px RMS (milder than Simard's 34, which bends loops too far on top of the affine part),
+    thickness change with p 0.5, blur amount up to 0.5, noise std up to 0.04). Each image is then
+    rescaled to peak at 1.
 
     images: (n, h, w) or (n, h, w, 1) float32 in [0, 1]. Returns the same shape, float32 in [0, 1].
-    Measured: about 1.9 s for 10,000 28x28 images on one core of a 2-core CPU.
+    Measured once: 2.0-2.5 s per 10,000 28x28 images (2-core CPU, the other core busy); about half
+    of it is the map_coordinates call, a quarter the elastic field.
     """
     images, channel = _check_images(images)
     rng = _check_rng(rng)
@@ -232,7 +247,10 @@ def augment(images, rng, strength=1.0) -> np.ndarray:
         raise ValueError(f"strength: expected a value < {1 / 0.15:.2f} (scale factor must stay positive), got {strength!r}")
     n = len(images)
     params = _random_affine_params(n, rng, 2.0 * s, 15.0 * s, 0.15 * s, 0.3 * s)
-    coords = _affine_coords(images.shape, **params) + _elastic_field(images.shape, rng, 34.0 * s, 4.0)
+    coords = _affine_coords(images.shape, **params) + _elastic_field(images.shape, rng, 24.0 * s, 4.0)
     out = _thickness(_sample(images, coords), _random_steps(n, rng, min(0.5 * s, 1.0)))
     out = _blur(out, rng.uniform(0, min(0.5 * s, 1.0), n))
+    if s > 0:  # thinning and blur dim the strokes; digits from cnnlab.digits.prepare peak at 1 like MNIST's
+        peak = out.max(axis=(1, 2), keepdims=True)
+        out = np.where(peak > 0, out / np.where(peak > 0, peak, 1), out)
     return _finish(_noise(np.clip(out, 0, 1), rng, 0.04 * s), channel)
