@@ -24,10 +24,13 @@ def _import_tensorflow_quietly() -> None:
             os.dup2(saved, 2)
             os.close(saved)
             os.close(devnull)
+    import absl.logging
     import tensorflow as tf
 
-    # Keras re-traces its predict function for each new model; TF's warning about it is noise here.
+    # Keras re-traces its predict function for each new model, and warns through absl about the legacy
+    # .h5 format (which sheet C requires) and about metrics of freshly loaded models: noise here.
     tf.get_logger().setLevel("ERROR")
+    absl.logging.set_verbosity(absl.logging.ERROR)
 
 
 _import_tensorflow_quietly()
