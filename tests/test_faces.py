@@ -27,6 +27,9 @@ def _shared_data_dir():
     return None
 
 
+SHARED_DATA = _shared_data_dir()  # read before any fixture empties CNNLAB_DATA_DIR
+
+
 @pytest.fixture
 def no_sources(tmp_path, monkeypatch):
     """Empty data folders and no scikit-learn download; returns the (empty) data/ folder."""
@@ -44,7 +47,7 @@ def no_sources(tmp_path, monkeypatch):
 @pytest.fixture
 def att_data_dir(no_sources, monkeypatch):
     """CNNLAB_DATA_DIR pointing at the shared data folder holding att_faces/ (as CI sets it)."""
-    folder = _shared_data_dir()
+    folder = SHARED_DATA
     if folder is None:
         pytest.skip("AT&T faces not found: set CNNLAB_DATA_DIR to a folder holding att_faces/ (shared/data)")
     monkeypatch.setenv("CNNLAB_DATA_DIR", folder)
