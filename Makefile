@@ -13,7 +13,7 @@ python-version:
 	@$(PY) -c 'import sys; v = sys.version_info; sys.exit(0) if v >= (3, 10) else sys.exit("cnnlab needs Python >= 3.10, but $(PY) is %d.%d; run e.g. make PY=python3.11 ..." % v[:2])'
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml | python-version
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PY) -m venv --clear $(VENV)  # new or half-made venv
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
