@@ -145,3 +145,12 @@ def test_unreadable_saved_model_is_trained_again(data, tmp_path, capsys):
 def test_saved_model_needs_a_keras_suffix(data, tmp_path):
     with pytest.raises(ValueError, match="path: expected a .keras file"):
         load_or_train_model(tmp_path / "m.h5", build, data, epochs=1, batch_size=16)
+
+
+def test_cached_weights_leave_out_the_optimiser_state(data, tmp_path):
+    import h5py
+
+    fit(data, tmp_path)
+    (weights,) = tmp_path.glob("*.weights.h5")
+    with h5py.File(weights) as f:
+        assert "layers" in f and "optimizer" not in f

@@ -148,6 +148,25 @@ def test_digit_pairs_reject_bad_arguments(mnist, rng, n, axis, match):
         digit_pairs(x[:10], y[:10], n, axis, rng=rng)
 
 
+def test_digit_pairs_draw_only_the_given_label_pairs_and_every_one_of_them(mnist, rng):
+    (x, y), _ = mnist
+    allowed = [(3, 5), (5, 3), (0, 0), (9, 1)]
+    images, labels, _ = digit_pairs(x[:2000], y[:2000], 4000, rng=rng, pairs=allowed)
+    assert set(map(tuple, labels.tolist())) == set(allowed)
+    counts = np.unique(labels, axis=0, return_counts=True)[1]
+    assert counts.min() > 800  # about 1,000 each: uniform over the allowed pairs
+    lookup = {x[i].tobytes(): y[i] for i in range(2000)}
+    assert [lookup[f.tobytes()] for f in images[:50, :, :28]] == labels[:50, 0].tolist()
+
+
+@pytest.mark.parametrize("pairs, match", [([(1, 2, 3)], "pairs: expected a non-empty list"), ([], "pairs: expected"),
+                                          ([(1, 12)], r"pairs: labels \[12\] have no image")])
+def test_digit_pairs_reject_bad_pairs(mnist, rng, pairs, match):
+    (x, y), _ = mnist
+    with pytest.raises(ValueError, match=match):
+        digit_pairs(x[:100], y[:100], 5, rng=rng, pairs=pairs)
+
+
 # --- to_float ----------------------------------------------------------------------------------
 
 def test_to_float_scales_to_unit_range_and_adds_a_channel():

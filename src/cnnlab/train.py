@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import keras
 import numpy as np
+from keras.src.saving import saving_lib  # save_weights with objects_to_skip (not exposed publicly)
 
 from cnnlab import config
 from cnnlab.fileio import atomic_path, write_text_atomic
@@ -87,7 +88,7 @@ def _load_cached(model: keras.Model, weights: Path, history: Path) -> dict | Non
     if not (weights.exists() and history.exists()):
         return None
     try:
-        with warnings.catch_warnings():  # optimiser slots are saved too; an unbuilt optimiser skips them
+        with warnings.catch_warnings():  # older files hold optimiser slots; an unbuilt optimiser skips them
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model.load_weights(weights)
         return json.loads(history.read_text())["history"]
@@ -143,10 +144,18 @@ def fit_or_load(
     val = tuple(arrays[2:]) if validation_data is not None else None
     history = train(model, (x, y), val, epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose)
     with atomic_path(weights_path) as tmp:
-        model.save_weights(tmp)
+        save_model_weights(model, tmp)
     record = {"name": name, "key": key, "training": training, "history": history}
     write_text_atomic(history_path, json.dumps(record, indent=1))
     return model, history
+
+
+def save_model_weights(model: keras.Model, path: Path) -> None:
+    """``model.save_weights(path)`` without the optimiser's state (a third to half of Adam's file size).
+
+    The cache stores trained models for inference and analysis, never to resume training.
+    """
+    saving_lib.save_weights_only(model, str(path), objects_to_skip=[model.optimizer] if model.optimizer else None)
 
 
 def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_size: int,

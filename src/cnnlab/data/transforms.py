@@ -96,11 +96,14 @@ def rotated_dataset(x, y, *, rng, per_class: int | None = None) -> tuple[np.ndar
     return rot90(x[chosen], turns), y[chosen], turns
 
 
-def digit_pairs(x, y, n: int, axis: int = 1, *, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def digit_pairs(x, y, n: int, axis: int = 1, *, rng, pairs=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` random pairs of images joined along an image axis, with both labels and their sum.
 
     axis 1 puts the two digits side by side ((n, h, 2w)); axis 0 stacks them ((n, 2h, w)).
-    x: (m, h, w); y: (m,) ints. Returns images, labels (n, 2) (first = left or top), sums (n,).
+    x: (m, h, w); y: (m,) ints. Without ``pairs`` both images are drawn uniformly from ``x``; with
+    ``pairs`` (an iterable of (first, second) labels, e.g. all but some held-out ones) each sample
+    picks one of those label pairs uniformly, then an image of each label uniformly.
+    Returns images, labels (n, 2) (first = left or top), sums (n,).
     """
     x = _check_batch(x, "x")
     y = _check_labels(y, len(x))
@@ -109,10 +112,32 @@ def digit_pairs(x, y, n: int, axis: int = 1, *, rng) -> tuple[np.ndarray, np.nda
         raise ValueError(f"axis: expected 0 (stacked) or 1 (side by side), got {axis!r}")
     if not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"n: expected a positive int, got {n!r}")
-    idx = rng.integers(0, len(x), size=(n, 2))
+    if pairs is None:
+        idx = rng.integers(0, len(x), size=(n, 2))
+    else:
+        idx = _indices_of_label_pairs(y, _check_pairs(pairs, y), n, rng)
     images = np.concatenate([x[idx[:, 0]], x[idx[:, 1]]], axis=axis + 1)
     labels = y[idx]
     return images, labels, labels.sum(axis=1)
+
+
+def _check_pairs(pairs, y: np.ndarray) -> np.ndarray:
+    array = np.asarray(list(pairs))
+    if array.ndim != 2 or array.shape[1] != 2 or len(array) == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"pairs: expected a non-empty list of (first, second) integer labels, got shape {array.shape}")
+    missing = np.setdiff1d(array, y)
+    if missing.size:
+        raise ValueError(f"pairs: labels {missing.tolist()} have no image in y (labels present: {np.unique(y).tolist()})")
+    return array
+
+
+def _indices_of_label_pairs(y: np.ndarray, pairs: np.ndarray, n: int, rng) -> np.ndarray:
+    """(n, 2) image indices: a uniformly chosen row of ``pairs`` per sample, then a uniform image of each label."""
+    order = np.argsort(y, kind="stable")
+    classes, starts, counts = np.unique(y[order], return_index=True, return_counts=True)
+    chosen = np.searchsorted(classes, pairs[rng.integers(0, len(pairs), n)])  # (n, 2) positions in classes
+    offsets = (rng.random((n, 2)) * counts[chosen]).astype(np.int64)
+    return order[starts[chosen] + offsets]
 
 
 def to_float(images) -> np.ndarray:
