@@ -1,3 +1,5 @@
+import keras
+import numpy as np
 import pytest
 
 from cnnlab.analysis import param_counts
@@ -8,7 +10,10 @@ from cnnlab.models import (
     dense_classifier,
     lecture_cnn,
     p4_dense_classifier,
+    pair_cnn,
     rotation_cnn,
+    shallow_cnn,
+    tutorial_cnn,
     zhaw_cnn1,
     zhaw_cnn2,
     zhaw_fc,
@@ -120,3 +125,33 @@ def test_svhn_cnn_and_digit_cnn_sizes():
     assert param_counts(model)["total"] == (27 * 9 + 9) + (81 * 36 + 36) + (324 * 49 + 49) + (49 * 10 + 10)
     assert model.get_layer("pool3").output.shape[1:] == (1, 1, 49)
     assert param_counts(digit_cnn())["non_trainable"] == 2 * (32 + 32 + 64)
+
+
+def test_tutorial_cnn_has_the_sheet_b_parameter_count_and_a_linear_twin():
+    original, linear = tutorial_cnn(dropout=0.5), tutorial_cnn(linear=True)
+    assert original.count_params() == linear.count_params() == 3_274_634
+    kinds = {type(layer).__name__ for layer in linear.layers}
+    assert "MaxPooling2D" not in kinds and "AveragePooling2D" in kinds
+    assert all(layer.activation.__name__ == "linear" for layer in linear.layers[:-1] if hasattr(layer, "activation"))
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    scores = keras.Model(linear.inputs, linear.layers[-1].input)  # logits: linear, so f(2x) - f(0) = 2 (f(x) - f(0))
+    zero = scores.predict(np.zeros_like(x), verbose=0)
+    np.testing.assert_allclose(scores.predict(2 * x, verbose=0) - zero, 2 * (scores.predict(x, verbose=0) - zero), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("filters, kernel, strides, pool, expected", [
+    (3, 5, 1, 6, 3 * 26 + 4 * 4 * 3 * 10 + 10),   # 24x24 -> pooled 4x4
+    (2, 4, 3, 1, 2 * 17 + 9 * 9 * 2 * 10 + 10),    # stride 3: (28 - 4) // 3 + 1 = 9
+])
+def test_shallow_cnn_parameter_count_follows_the_formula(filters, kernel, strides, pool, expected):
+    assert shallow_cnn(filters=filters, kernel_size=kernel, strides=strides, pool=pool).count_params() == expected
+
+
+def test_pair_cnn_heads():
+    x = np.zeros((2, 28, 56, 1), np.float32)
+    assert pair_cnn(head="sum").predict(x, verbose=0).shape == (2, 19)
+    digits = pair_cnn(head="digits").predict(x, verbose=0)
+    assert digits.shape == (2, 2, 10)
+    np.testing.assert_allclose(digits.sum(-1), 1, rtol=1e-5)
+    with pytest.raises(ValueError, match="head: expected 'sum' or 'digits'"):
+        pair_cnn(head="both")

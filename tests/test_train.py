@@ -154,3 +154,32 @@ def test_cached_weights_leave_out_the_optimiser_state(data, tmp_path):
     (weights,) = tmp_path.glob("*.weights.h5")
     with h5py.File(weights) as f:
         assert "layers" in f and "optimizer" not in f
+
+
+def test_iteration_log_records_every_n_steps_and_stops_at_the_limit(data, tmp_path):
+    from cnnlab.train import IterationLog
+
+    log = IterationLog(data, data, every=3, stop_at=7)
+    model, history = fit(data, tmp_path, epochs=5, batch_size=8, callbacks=(log,))  # 8 steps per epoch
+    assert history["iterations"] == [0, 3, 6, 7] and len(history["loss"]) == 1
+    assert len(history["test_accuracy"]) == 4 and all(0 <= a <= 1 for a in history["train_accuracy"])
+    assert history["train_seconds"][0] == 0 and np.all(np.diff(history["train_seconds"]) > 0)
+    expected = float(np.mean(model.predict(data[0], verbose=0).argmax(1) == data[1]))
+    assert history["test_accuracy"][-1] == pytest.approx(expected)
+
+
+def test_iteration_log_settings_enter_the_cache_key(data, tmp_path):
+    from cnnlab.train import IterationLog
+
+    fit(data, tmp_path, callbacks=(IterationLog(data, data, every=2),))
+    fit(data, tmp_path, callbacks=(IterationLog(data, data, every=3),))
+    assert len(list(tmp_path.glob("*.weights.h5"))) == 2
+
+
+@pytest.mark.parametrize("kwargs, match", [({"every": 0}, "every: expected a positive int"),
+                                           ({"stop_at": -1}, "stop_at: expected a positive int")])
+def test_iteration_log_rejects_bad_settings(data, kwargs, match):
+    from cnnlab.train import IterationLog
+
+    with pytest.raises(ValueError, match=match):
+        IterationLog(data, data, **kwargs)

@@ -262,3 +262,86 @@ def svhn_cnn(input_shape=(32, 32, 3), filters: tuple[int, ...] = (9, 36, 49), n_
     model.add(layers.Flatten())
     model.add(layers.Dense(n_classes, activation="softmax"))
     return model
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
+        raise ValueError(f"{name}: expected a positive int or a pair of them, got {value!r}")
+    return pair
+
+
+def tutorial_cnn(input_shape=(28, 28, 1), filters: tuple[int, int] = (32, 64), kernel_size=5, dense: int = 1024,
+                 pool=2, *, dropout: float = 0.0, block_dropout: float = 0.0, linear: bool = False,
+                 n_classes: int = 10) -> keras.Model:
+    """Sheet B's network (TensorFlow's "Deep MNIST" tutorial) and its shrunk or linear variants.
+
+    Conv(filters[0], kernel_size[0], "same", ReLU) -> max pool(pool[0]) -> Conv(filters[1], kernel_size[1])
+    -> max pool(pool[1]) -> Dense(dense, ReLU) -> [Dropout(dropout)] -> Dense softmax; 3,274,634
+    parameters with the defaults. ``block_dropout`` adds dropout after both pooled conv blocks too.
+    ``linear=True`` removes every non-linearity: no ReLU, average instead of max pooling (same
+    windows and strides); only the softmax of the output remains.
+    """
+    filters, kernels, pools = _pair(tuple(filters), "filters"), _pair(kernel_size, "kernel_size"), _pair(pool, "pool")
+    for arg, rate in (("dropout", dropout), ("block_dropout", block_dropout)):
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"{arg}: expected a rate in [0, 1), got {rate!r}")
+    activation = None if linear else "relu"
+    pooling = layers.AveragePooling2D if linear else layers.MaxPooling2D
+    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="tutorial_linear" if linear else "tutorial_cnn")
+    for i, (f, k, p) in enumerate(zip(filters, kernels, pools)):
+        model.add(layers.Conv2D(f, k, padding="same", activation=activation, name=f"conv{i + 1}"))
+        model.add(pooling(p, name=f"pool{i + 1}"))
+        if block_dropout:
+            model.add(layers.Dropout(block_dropout))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(dense, activation=activation, name="dense"))
+    if dropout:
+        model.add(layers.Dropout(dropout))
+    model.add(layers.Dense(n_classes, activation="softmax", name="output"))
+    return model
+
+
+def shallow_cnn(input_shape=(28, 28, 1), filters: int = 4, kernel_size: int = 5, strides: int = 1, pool: int = 1,
+                n_classes: int = 10) -> keras.Model:
+    """One convolution then one dense (softmax) layer: Conv(filters, kernel_size, strides, "valid", ReLU)
+    -> [max pool(pool)] -> Flatten -> Dense softmax (sheet B, 3.1: as few parameters as possible)."""
+    for arg, value in (("filters", filters), ("kernel_size", kernel_size), ("strides", strides), ("pool", pool)):
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{arg}: expected a positive int, got {value!r}")
+    model = keras.Sequential([keras.Input(_check_shape(input_shape)),
+                              layers.Conv2D(filters, kernel_size, strides=strides, activation="relu", name="conv")],
+                             name="shallow_cnn")
+    if pool > 1:
+        model.add(layers.MaxPooling2D(pool, name="pool"))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(n_classes, activation="softmax", name="output"))
+    return model
+
+
+def pair_cnn(input_shape=(28, 56, 1), head: str = "sum", filters: tuple[int, int] = (16, 32), dense: int = 128,
+             dropout: float = 0.3) -> keras.Model:
+    """A CNN for two digits in one image (sheet B, question 5).
+
+    Two (3x3 conv, ReLU) x2 -> max pool blocks, Dense(dense, ReLU), Dropout, then the head:
+    ``"sum"`` predicts the sum directly (19 classes, output (n, 19)); ``"digits"`` predicts both
+    digits in the same forward pass (output (n, 2, 10), a softmax per digit; train it with the
+    (n, 2) labels and sparse categorical cross-entropy).
+    """
+    if head not in ("sum", "digits"):
+        raise ValueError(f"head: expected 'sum' or 'digits', got {head!r}")
+    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name=f"pair_cnn_{head}")
+    for f in _pair(tuple(filters), "filters"):
+        model.add(layers.Conv2D(f, 3, padding="same", activation="relu"))
+        model.add(layers.Conv2D(f, 3, padding="same", activation="relu"))
+        model.add(layers.MaxPooling2D(2))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(dense, activation="relu"))
+    model.add(layers.Dropout(dropout))
+    if head == "sum":
+        model.add(layers.Dense(19, activation="softmax"))
+    else:
+        model.add(layers.Dense(20))
+        model.add(layers.Reshape((2, 10)))
+        model.add(layers.Softmax(axis=-1))
+    return model

@@ -5,7 +5,11 @@ A cached model is stored as two files in ``config.WEIGHTS_DIR``:
 wall seconds). ``key`` hashes everything that determines the trained weights: the model
 architecture, the compile configuration (optimiser, loss, metrics), the training arguments,
 the seed and a fingerprint of the data. Both files are written atomically, weights first, so a
-run interrupted at any point leaves either a complete pair or nothing usable.
+run interrupted at any point leaves either a complete pair or nothing usable. The history file
+records the weights file's SHA-256, checked before loading, so a damaged file is never used.
+
+If the weights folder is not writable (a read-only checkout), new files go to its copy in the user
+cache folder (:func:`cnnlab.config.writable_path`) and lookups check both folders.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import numpy as np
 from keras.src.saving import saving_lib  # save_weights with objects_to_skip (not exposed publicly)
 
 from cnnlab import config
-from cnnlab.fileio import atomic_path, write_text_atomic
+from cnnlab.fileio import atomic_path, sha256_file, write_text_atomic
 
 
 def fingerprint(*arrays: np.ndarray) -> str:
@@ -62,6 +66,64 @@ def cache_key(model: keras.Model, arrays: list[np.ndarray], training: dict) -> s
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def argmax_accuracy(probs: np.ndarray, y: np.ndarray) -> float:
+    """Share of rows whose most probable class equals the integer label: probs (n, ..., k), y (n, ...)."""
+    return float(np.mean(np.asarray(probs).argmax(axis=-1) == y))
+
+
+class IterationLog(keras.callbacks.Callback):
+    """Every ``every`` optimiser steps, accuracy on a fixed training probe and on a test set.
+
+    ``record`` holds lists ``iterations``, ``train_accuracy``, ``test_accuracy`` and
+    ``train_seconds`` (wall seconds spent in training steps only, evaluations excluded), starting
+    with the untrained model at iteration 0. With ``stop_at``, training ends after exactly that
+    many steps (give ``fit`` enough epochs). train, test: ``(x, y)`` with integer labels; the
+    probe is evaluated in inference mode (no dropout), so it is comparable with the test score.
+    ``score(probs, y) -> float`` replaces argmax accuracy, e.g. for a model whose output is not
+    the label itself (it enters the cache key by its name).
+    """
+
+    def __init__(self, train, test, *, every: int = 500, stop_at: int | None = None, batch_size: int = 1000,
+                 score: Callable | None = None):
+        super().__init__()
+        self.train_probe, self.test = _check_xy(train, "train"), _check_xy(test, "test")
+        for arg, value in (("every", every), ("batch_size", batch_size), ("stop_at", 1 if stop_at is None else stop_at)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{arg}: expected a positive int, got {value!r}")
+        self.every, self.stop_at, self.batch_size, self.score = every, stop_at, batch_size, score or argmax_accuracy
+        self.record = {}
+
+    def cache_config(self) -> dict:
+        """What changes the training run or its record: enters ``fit_or_load``'s cache key."""
+        return {"class": type(self).__name__, "every": self.every, "stop_at": self.stop_at, "score": self.score.__name__,
+                "train": fingerprint(*self.train_probe), "test": fingerprint(*self.test)}
+
+    def _accuracy(self, x, y) -> float:
+        return float(self.score(self.model.predict(x, batch_size=self.batch_size, verbose=0), y))
+
+    def _log(self) -> None:
+        self.record["iterations"].append(self._step)
+        self.record["train_seconds"].append(self._seconds)
+        self.record["train_accuracy"].append(self._accuracy(*self.train_probe))
+        self.record["test_accuracy"].append(self._accuracy(*self.test))
+
+    def on_train_begin(self, logs=None):
+        self.record = {"iterations": [], "train_accuracy": [], "test_accuracy": [], "train_seconds": []}
+        self._step, self._seconds = 0, 0.0
+        self._log()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._seconds += time.perf_counter() - self._start
+        self._step += 1
+        if self._step % self.every == 0 or self._step == self.stop_at:
+            self._log()
+        if self._step == self.stop_at:
+            self.model.stop_training = True
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall-clock seconds of each epoch in ``self.seconds``."""
 
@@ -84,17 +146,39 @@ def _check_xy(data, name: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def _check_epochs_batch(epochs, batch_size) -> None:
+    for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{arg}: expected a positive int, got {value!r}")
+
+
 def _load_cached(model: keras.Model, weights: Path, history: Path) -> dict | None:
+    """The cached history after loading ``weights`` into ``model``; None if missing; raises if unusable."""
     if not (weights.exists() and history.exists()):
         return None
-    try:
-        with warnings.catch_warnings():  # older files hold optimiser slots; an unbuilt optimiser skips them
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(weights)
-        return json.loads(history.read_text())["history"]
-    except Exception as err:  # a truncated or foreign file: report in one line, then retrain
-        print(f"{weights.name}: cached file unusable ({type(err).__name__}: {err}); retraining")
-        return None
+    record = json.loads(history.read_text())
+    expected = record.get("weights_sha256")  # absent in files written before checksums were recorded
+    if expected is not None and sha256_file(weights) != expected:
+        raise ValueError(f"SHA-256 does not match the one recorded in {history.name} (corrupt)")
+    with warnings.catch_warnings():  # older files hold optimiser slots; an unbuilt optimiser skips them
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(weights)
+    return record["history"]
+
+
+def _load_any(model: keras.Model, weights: Path, history: Path) -> tuple[dict | None, bool]:
+    """Try the cached pair in each of :func:`cnnlab.config.cached_paths`: (history or None, whether a file was refused)."""
+    refused = False
+    for w, h in zip(config.cached_paths(weights), config.cached_paths(history)):
+        try:
+            found = _load_cached(model, w, h)
+        except Exception as err:  # a truncated, corrupt or foreign file: report in one line, never use it
+            print(f"{w}: cached file unusable ({type(err).__name__}: {err}); not using it")
+            refused = True
+            continue
+        if found is not None:
+            return found, refused
+    return None, refused
 
 
 def fit_or_load(
@@ -114,15 +198,14 @@ def fit_or_load(
     """Build a compiled model with ``build_fn()``, then load its cached weights or train it.
 
     data, validation_data: ``(x, y)`` arrays. Training seeds everything with ``seed`` first.
-    ``callbacks`` enter the key by class name only, so pass fresh, equally configured ones.
+    ``callbacks`` enter the key by their ``cache_config()`` if they have one, else by class name
+    only (then pass fresh, equally configured ones).
     Returns ``(model, history)``; history maps each Keras metric (``loss``, ``val_accuracy``...)
     to per-epoch floats and ``epoch_seconds`` to per-epoch wall time.
     """
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name or ""):
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"name: expected letters, digits, '_', '.', '-' (used in file names), got {name!r}")
-    for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{arg}: expected a positive int, got {value!r}")
+    _check_epochs_batch(epochs, batch_size)
     x, y = _check_xy(data, "data")
     arrays = [x, y] + (list(_check_xy(validation_data, "validation_data")) if validation_data is not None else [])
     config.seed(seed)
@@ -130,23 +213,30 @@ def fit_or_load(
     if not isinstance(model, keras.Model) or not model.compiled:
         raise ValueError("build_fn: expected a function returning a compiled keras.Model (call model.compile)")
     training = {"epochs": epochs, "batch_size": batch_size, "seed": seed,
-                "callbacks": [type(cb).__name__ for cb in callbacks]}
+                "callbacks": [cb.cache_config() if hasattr(cb, "cache_config") else type(cb).__name__ for cb in callbacks]}
     key = cache_key(model, arrays, training)
     folder = Path(weights_dir or config.WEIGHTS_DIR)
     weights_path = folder / f"{name}-{key}.weights.h5"
     history_path = folder / f"{name}-{key}.history.json"
     retrain = config.RETRAIN if retrain is None else retrain
-    if not retrain and (history := _load_cached(model, weights_path, history_path)) is not None:
-        if verbose:
-            print(f"{name}: loaded cached weights {weights_path.name}")
-        return model, history
+    if not retrain:
+        history, refused = _load_any(model, weights_path, history_path)
+        if history is not None:
+            if verbose:
+                print(f"{name}: loaded cached weights {weights_path.name}")
+            return model, history
+        if refused:  # a failed load may have set some weights: start again from the seeded initialisation
+            config.seed(seed)
+            model = build_fn()
 
     val = tuple(arrays[2:]) if validation_data is not None else None
     history = train(model, (x, y), val, epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose)
+    weights_path = config.writable_path(weights_path)
     with atomic_path(weights_path) as tmp:
         save_model_weights(model, tmp)
-    record = {"name": name, "key": key, "training": training, "history": history}
-    write_text_atomic(history_path, json.dumps(record, indent=1))
+    record = {"name": name, "key": key, "training": training, "weights_sha256": sha256_file(weights_path),
+              "history": history}
+    write_text_atomic(weights_path.with_name(history_path.name), json.dumps(record, indent=1))
     return model, history
 
 
@@ -165,6 +255,13 @@ def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_
     A callback with a ``record`` attribute (a dict of JSON-serialisable lists, e.g. test accuracy
     every 500 steps or per-layer gradients) has it merged into the history, so it is cached too.
     """
+    if not isinstance(model, keras.Model) or not model.compiled:
+        raise ValueError(f"model: expected a compiled keras.Model, got {type(model).__name__}"
+                         + (" (not compiled)" if isinstance(model, keras.Model) else ""))
+    _check_epochs_batch(epochs, batch_size)
+    data = _check_xy(data, "data")
+    if validation_data is not None:
+        validation_data = _check_xy(validation_data, "validation_data")
     timer = EpochTimer()
     fitted = model.fit(*data, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
                        callbacks=[timer, *callbacks], verbose=verbose)
@@ -188,22 +285,28 @@ def load_or_train_model(path: Path, build_fn: Callable[[], keras.Model], data, *
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"path: expected a .keras file, got {path.name!r}")
-    history_path = path.with_name(path.stem + ".history.json")
+    _check_epochs_batch(epochs, batch_size)
+    history_name = path.stem + ".history.json"
     retrain = config.RETRAIN if retrain is None else retrain
-    if not retrain and path.exists() and history_path.exists():
+    for candidate in [] if retrain else config.cached_paths(path):
+        if not (candidate.exists() and candidate.with_name(history_name).exists()):
+            continue
         try:
-            model = keras.models.load_model(path)
-            if verbose:
-                print(f"loaded {path.name} (trained earlier; CNNLAB_RETRAIN=1 trains it again)")
-            return model, json.loads(history_path.read_text())["history"]
+            model = keras.models.load_model(candidate)
+            history = json.loads(candidate.with_name(history_name).read_text())["history"]
         except Exception as err:
-            print(f"{path.name}: unusable ({type(err).__name__}: {err}); training it again")
+            print(f"{candidate}: unusable ({type(err).__name__}: {err}); not using it")
+            continue
+        if verbose:
+            print(f"loaded {path.name} (trained earlier; CNNLAB_RETRAIN=1 trains it again)")
+        return model, history
     config.seed(seed)
     model = build_fn()
     history = train(model, data, validation_data, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    path = config.writable_path(path)
     with atomic_path(path) as tmp:
         model.save(tmp)
     record = {"name": path.stem, "training": {"epochs": epochs, "batch_size": batch_size, "seed": seed},
               "history": history}
-    write_text_atomic(history_path, json.dumps(record, indent=1))
+    write_text_atomic(path.with_name(history_name), json.dumps(record, indent=1))
     return model, history
