@@ -112,10 +112,8 @@ def digit_pairs(x, y, n: int, axis: int = 1, *, rng, pairs=None) -> tuple[np.nda
         raise ValueError(f"axis: expected 0 (stacked) or 1 (side by side), got {axis!r}")
     if not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"n: expected a positive int, got {n!r}")
-    if pairs is None:
-        idx = rng.integers(0, len(x), size=(n, 2))
-    else:
-        idx = _indices_of_label_pairs(y, _check_pairs(pairs, y), n, rng)
+    uniform = pairs is None
+    idx = rng.integers(0, len(x), size=(n, 2)) if uniform else _indices_of_label_pairs(y, _check_pairs(pairs, y), n, rng)
     images = np.concatenate([x[idx[:, 0]], x[idx[:, 1]]], axis=axis + 1)
     labels = y[idx]
     return images, labels, labels.sum(axis=1)
