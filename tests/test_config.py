@@ -21,8 +21,11 @@ def test_paths_point_into_the_repository():
 
 
 def test_data_dirs_include_environment_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNLAB_CACHE_DIR", str(tmp_path / "user-cache"))
     monkeypatch.setenv("CNNLAB_DATA_DIR", f"{tmp_path}{__import__('os').pathsep}{tmp_path / 'b'}")
     assert config.data_dirs() == [config.DATA_DIR, tmp_path, tmp_path / "b"]
+    (tmp_path / "user-cache" / "data").mkdir(parents=True)  # data written by a read-only checkout
+    assert config.data_dirs() == [config.DATA_DIR, tmp_path / "user-cache" / "data", tmp_path, tmp_path / "b"]
 
 
 def test_seed_makes_python_numpy_and_keras_repeat():

@@ -9,12 +9,21 @@ Environment variables (read when this module is imported):
   or ``results/quick/`` in quick mode so committed results are never overwritten).
 - ``CNNLAB_WEIGHTS_DIR`` where the weights cache lives (default: ``weights/``, or
   ``weights/quick/`` in quick mode; that folder is git-ignored).
+- ``CNNLAB_CACHE_DIR``   the user cache folder (read when used; default ``$XDG_CACHE_HOME/cnnlab``,
+  else ``~/.cache/cnnlab``).
+
+Read-only checkouts: committed files are read from the repository's folders; a file that must be
+written into a folder that is not writable goes to the same relative path under the user cache
+folder instead (:func:`writable_path`, announced in one printed line per folder), and every
+cache lookup checks both places (:func:`cached_paths`).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import stat
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +53,78 @@ DOWNLOADS_DIR = DATA_DIR / "downloads"
 
 
 def data_dirs() -> list[Path]:
-    """Folders searched for data files: ``data/`` first, then each ``CNNLAB_DATA_DIR`` entry."""
+    """Folders searched for data files: ``data/`` first, its user-cache copy if it exists (read-only
+    checkouts), then each ``CNNLAB_DATA_DIR`` entry."""
     extra = os.environ.get("CNNLAB_DATA_DIR", "")
-    return [DATA_DIR] + [Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p]
+    fallback = [user_copy(DATA_DIR)] if user_copy(DATA_DIR).is_dir() else []
+    return [DATA_DIR] + fallback + [Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p]
+
+
+def user_cache_dir() -> Path:
+    """``$CNNLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/cnnlab``, else ``~/.cache/cnnlab`` (read at call time)."""
+    if os.environ.get("CNNLAB_CACHE_DIR"):
+        return Path(os.environ["CNNLAB_CACHE_DIR"]).expanduser().resolve()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser().resolve() / "cnnlab"
+
+
+def user_copy(path: str | os.PathLike) -> Path:
+    """Where ``path`` lives in the user cache folder: the same path relative to the repository root
+    (``weights/x.h5`` -> ``<cache>/weights/x.h5``); a path outside the repository keeps its full path
+    under ``<cache>/external``."""
+    path = Path(path).expanduser().resolve()
+    try:
+        relative = path.relative_to(ROOT)
+    except ValueError:
+        relative = Path("external", *path.parts[1:])
+    return user_cache_dir() / relative
+
+
+def is_writable(folder: str | os.PathLike) -> bool:
+    """Whether files can be created in ``folder`` (created if missing and possible).
+
+    A folder (or its nearest existing parent) without any write permission bit counts as read-only
+    even for root, who could write there anyway: ``chmod -w`` marks a read-only checkout.
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not existing.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+_announced: set[Path] = set()
+
+
+def writable_dir(folder: str | os.PathLike) -> Path:
+    """``folder`` if it is writable, else its :func:`user_copy` (created), said in one line per folder."""
+    folder = Path(folder)
+    if is_writable(folder):
+        return folder
+    fallback = user_copy(folder)
+    fallback.mkdir(parents=True, exist_ok=True)
+    if folder not in _announced:
+        _announced.add(folder)
+        print(f"cnnlab: {folder} is not writable; writing to {fallback} instead (set CNNLAB_CACHE_DIR to change)")
+    return fallback
+
+
+def writable_path(path: str | os.PathLike) -> Path:
+    """Where to write ``path``: itself if its folder is writable, else its copy in the user cache folder."""
+    path = Path(path)
+    return writable_dir(path.parent) / path.name
+
+
+def cached_paths(path: str | os.PathLike) -> list[Path]:
+    """Where a cached ``path`` may be read from, in order: ``path`` itself, then its :func:`user_copy`."""
+    path = Path(path)
+    copy = user_copy(path)
+    return [path] if copy == path.resolve() else [path, copy]
 
 
 def seed(n: int) -> None:

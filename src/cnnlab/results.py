@@ -31,7 +31,8 @@ def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand
     """Write ``results/<notebook>.json`` atomically and return the record written.
 
     metrics: ``{model: {"test_accuracy": float, "params": int, ...}}``; answers: ``{item: value}``.
-    The mode (quick / full) comes from ``cnnlab.config``; quick runs go to a scratch folder.
+    The mode (quick / full) comes from ``cnnlab.config``; quick runs go to a scratch folder. If the
+    results folder is not writable (read-only checkout) the file goes to its user-cache copy.
     """
     if not re.fullmatch(r"[A-Za-z0-9_]+", notebook or ""):
         raise ValueError(f"notebook: expected the notebook's file stem, e.g. 'A1_translated_mnist', got {notebook!r}")
@@ -50,7 +51,7 @@ def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand
         record["data"]["banner"] = stand_in_banner(data_source)
         print(record["data"]["banner"])
     text = json.dumps(record, indent=2, default=_plain)
-    write_text_atomic(Path(results_dir or config.RESULTS_DIR) / f"{notebook}.json", text + "\n")
+    write_text_atomic(config.writable_path(Path(results_dir or config.RESULTS_DIR) / f"{notebook}.json"), text + "\n")
     return json.loads(text)
 
 

