@@ -55,3 +55,13 @@ def test_activation_grid_has_a_panel_per_input_and_filter():
     assert len(fig.axes) == 15 and fig.axes[5].get_ylabel() == "b"
     with pytest.raises(ValueError, match="one label per row"):
         plots.activation_grid(np.zeros((3, 4, 4, 5)), ["a"], title="x")
+
+
+def test_iteration_curves_draw_train_and_test_per_model():
+    from cnnlab.plots import iteration_curves
+
+    history = {"iterations": [0, 5], "train_accuracy": [0.1, 0.8], "test_accuracy": [0.1, 0.7]}
+    ax = iteration_curves({"a": history, "b": history})
+    assert len(ax.lines) == 4 and ax.get_xlabel().startswith("iteration")
+    with pytest.raises(ValueError, match="no 'iterations'"):
+        iteration_curves({"a": {"loss": [1.0]}})

@@ -183,3 +183,13 @@ def test_iteration_log_rejects_bad_settings(data, kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         IterationLog(data, data, **kwargs)
+
+
+def test_first_reaching_finds_the_first_logged_step_over_the_threshold():
+    from cnnlab.train import first_reaching
+
+    history = {"iterations": [0, 10, 20, 30], "train_seconds": [0, 1.5, 3.0, 4.5], "test_accuracy": [0.1, 0.9, 0.96, 0.94]}
+    assert first_reaching(history, 0.95) == {"iterations": 20, "seconds": 3.0}
+    assert first_reaching(history, 0.99) is None
+    with pytest.raises(ValueError, match="expected 'iterations'"):
+        first_reaching({"loss": [1.0]}, 0.5)

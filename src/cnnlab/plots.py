@@ -30,6 +30,27 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
     return ax
 
 
+def iteration_curves(histories: dict[str, dict], *, ax=None, title: str = "accuracy during training",
+                     ylim: tuple[float, float] | None = None):
+    """Train (solid) and test (dashed) accuracy against the optimiser step, one colour per model.
+
+    histories: ``{label: history}`` whose ``iterations``, ``train_accuracy`` and ``test_accuracy``
+    come from :class:`cnnlab.train.IterationLog`. Returns the axes.
+    """
+    if not histories:
+        raise ValueError("histories: expected at least one {label: history}")
+    ax = ax or plt.subplots(figsize=(6.5, 4))[1]
+    for i, (label, history) in enumerate(histories.items()):
+        if "iterations" not in history:
+            raise ValueError(f"histories[{label!r}]: no 'iterations' (train it with an IterationLog callback)")
+        ax.plot(history["iterations"], history["train_accuracy"], color=f"C{i % 10}", label=f"{label} (train)")
+        ax.plot(history["iterations"], history["test_accuracy"], color=f"C{i % 10}", ls="--", label=f"{label} (test)")
+    ax.set(xlabel="iteration (optimiser step)", ylabel="accuracy", title=title, ylim=ylim)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return ax
+
+
 def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap: str = "gray", suptitle=None):
     """Show images on a grid, each with an optional title. Returns the figure.
 

@@ -124,6 +124,20 @@ class IterationLog(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def first_reaching(history: dict, threshold: float, key: str = "test_accuracy") -> dict | None:
+    """The first :class:`IterationLog` entry with ``history[key] >= threshold``.
+
+    Returns ``{"iterations": steps, "seconds": training wall seconds until then}``, or None if the
+    run never got there.
+    """
+    if "iterations" not in history or key not in history:
+        raise ValueError(f"history: expected 'iterations' and {key!r} from an IterationLog, got {sorted(history)}")
+    hits = np.flatnonzero(np.asarray(history[key]) >= threshold)
+    if hits.size == 0:
+        return None
+    return {"iterations": int(history["iterations"][hits[0]]), "seconds": float(history["train_seconds"][hits[0]])}
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall-clock seconds of each epoch in ``self.seconds``."""
 
