@@ -218,7 +218,7 @@ def test_models_round_trip_through_keras_and_weights_files(rng, tmp_path, index)
     (lambda: P4ConvZ2(2, (3, 5)), "kernel_size: expected an int or a pair of equal ints"),
     (lambda: P4ConvP4(2, -1), "kernel_size: expected a positive int"),
     (lambda: P4ConvZ2(2, 3, padding="full"), "padding: expected 'same' or 'valid', got 'full'"),
-    (lambda: P4ConvP4(2, 4, padding="same"), "padding: 'same' needs an odd kernel_size"),
+    (lambda: P4ConvP4(2, 4, padding="same"), "padding: expected 'valid' for an even kernel_size"),
     (lambda: P4ConvZ2(2, 3, strides=(1, 2)), "strides: expected an int or a pair of equal ints"),
     (lambda: GroupPool("sum"), "mode: expected 'max' or 'mean', got 'sum'"),
     (lambda: P4Dense(-3), "filters: expected a positive int, got -3"),

@@ -6,8 +6,21 @@ import keras
 import numpy as np
 
 
+def _check_model(model) -> keras.Model:
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
+    return model
+
+
+def _check_batch_size(batch_size) -> int:
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    return int(batch_size)
+
+
 def param_counts(model: keras.Model) -> dict[str, int]:
     """``{"total", "trainable", "non_trainable"}`` parameter counts of a built model."""
+    _check_model(model)
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
     return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
@@ -15,7 +28,7 @@ def param_counts(model: keras.Model) -> dict[str, int]:
 
 def predict_classes(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Predicted labels (n,) int and probabilities (n, classes) float32 for inputs ``x``."""
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
+    probs = _check_model(model).predict(x, batch_size=_check_batch_size(batch_size), verbose=0)
     return probs.argmax(axis=1), probs
 
 
@@ -34,6 +47,9 @@ def model_metrics(model: keras.Model, history: dict, x_test: np.ndarray, y_test:
     history, i.e. of the original training even when the weights came from the cache), epochs
     and, when the history has it, the final val_accuracy.
     """
+    if not isinstance(history, dict) or "epoch_seconds" not in history:
+        got = sorted(history) if isinstance(history, dict) else type(history).__name__
+        raise ValueError(f"history: expected a history from cnnlab.train (with 'epoch_seconds'), got {got}")
     labels, _ = predict_classes(model, x_test)
     row = {
         "test_accuracy": accuracy(np.asarray(y_test).astype(int), labels),
@@ -75,6 +91,7 @@ def mean_activations(act_model: keras.Model, x: np.ndarray, y=None, *, batch_siz
     Runs in batches, so the full activations of a large set are never held in memory.
     """
     x = np.asarray(x)
+    batch_size = _check_batch_size(batch_size)
     if y is not None:
         y = np.asarray(y)
         if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
@@ -124,7 +141,7 @@ def max_abs_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray) -> list[
     import tensorflow as tf
 
     if not model.compiled:
-        raise ValueError("model: expected a compiled model (its loss defines the gradients)")
+        raise ValueError(f"model: expected a compiled model (its loss defines the gradients), got an uncompiled {type(model).__name__}")
     kernels = [layer.kernel for layer in model.layers if getattr(layer, "kernel", None) is not None]
     with tf.GradientTape() as tape:
         loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=False))

@@ -81,7 +81,7 @@ def _to_grey(image) -> np.ndarray:
     if min(a.shape[:2]) < MIN_SIDE:
         raise ValueError(f"image: expected at least {MIN_SIDE}x{MIN_SIDE} pixels, got {a.shape[0]}x{a.shape[1]}")
     if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
-        raise ValueError("image: contains NaN or infinite values")
+        raise ValueError("image: expected finite values, got NaN or infinite ones")
     a = _unit_range(a)
     if a.ndim == 2:
         return a
@@ -272,7 +272,7 @@ def frame_like_mnist(images, *, invert: bool = False, floor: float = 0.05, thick
         raise ValueError(f"floor: expected a fraction in [0, 1), got {floor!r}")
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
-        raise ValueError("images: contain NaN or infinite values")
+        raise ValueError("images: expected finite values, got NaN or infinite ones")
     lo, hi = a.min(axis=(1, 2), keepdims=True), a.max(axis=(1, 2), keepdims=True)
     blank = np.flatnonzero(hi.ravel() <= lo.ravel())
     if blank.size:

@@ -14,11 +14,11 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
     histories: ``{label: history}`` as returned by ``cnnlab.train.fit_or_load``. Returns the axes.
     """
     if not histories:
-        raise ValueError("histories: expected at least one {label: history}")
+        raise ValueError(f"histories: expected at least one {{label: history}}, got {histories!r}")
     ax = ax or plt.subplots(figsize=(6, 4))[1]
     for i, (label, history) in enumerate(histories.items()):
         if metric not in history:
-            raise ValueError(f"histories[{label!r}]: no {metric!r}; it has {sorted(history)}")
+            raise ValueError(f"histories[{label!r}]: expected the metric {metric!r}, got no {metric!r} among {sorted(history)}")
         color = f"C{i % 10}"
         epochs = np.arange(1, len(history[metric]) + 1)
         ax.plot(epochs, history[metric], color=color, label=f"{label} (train)")
@@ -61,6 +61,8 @@ def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap:
         raise ValueError(f"images: expected a non-empty (n, h, w[, c]) batch, got shapes {[im.shape for im in images][:3]}")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles: expected {len(images)} titles, got {len(titles)}")
+    if not isinstance(ncols, (int, np.integer)) or isinstance(ncols, bool) or ncols < 1:
+        raise ValueError(f"ncols: expected a positive int, got {ncols!r}")
     images = [im[..., 0] if im.ndim == 3 and im.shape[-1] == 1 else im for im in images]
     nrows = -(-len(images) // ncols)
     title_lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
@@ -80,7 +82,13 @@ def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap:
 
 
 def confusion_matrix(y_true, y_pred, *, labels=None, ax=None, title: str = "confusion matrix"):
-    """scikit-learn's confusion matrix display (rows: true class, columns: predicted). Returns the axes."""
+    """scikit-learn's confusion matrix display (rows: true class, columns: predicted). Returns the axes.
+
+    y_true, y_pred: (n,) labels of the same length.
+    """
+    shapes = np.shape(y_true), np.shape(y_pred)
+    if shapes[0] != shapes[1] or len(shapes[0]) != 1 or shapes[0][0] == 0:
+        raise ValueError(f"y_true, y_pred: expected equal non-empty (n,) shapes, got {shapes[0]} and {shapes[1]}")
     ax = ax or plt.subplots(figsize=(5.5, 5))[1]
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels, ax=ax, colorbar=False)
     ax.set_title(title)

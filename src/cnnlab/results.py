@@ -37,9 +37,12 @@ def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand
     if not re.fullmatch(r"[A-Za-z0-9_]+", notebook or ""):
         raise ValueError(f"notebook: expected the notebook's file stem, e.g. 'A1_translated_mnist', got {notebook!r}")
     if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
-        raise ValueError("metrics: expected a dict of dicts {model: {metric: value}}")
+        got = {k: type(v).__name__ for k, v in metrics.items()} if isinstance(metrics, dict) else type(metrics).__name__
+        raise ValueError(f"metrics: expected a dict of dicts {{model: {{metric: value}}}}, got {got}")
     if not isinstance(answers, dict):
         raise ValueError(f"answers: expected a dict, got {type(answers).__name__}")
+    if not isinstance(data_source, str) or not data_source.strip():
+        raise ValueError(f"data_source: expected a non-empty description of the data, got {data_source!r}")
     record = {
         "notebook": notebook,
         "mode": config.MODE,
@@ -57,6 +60,8 @@ def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand
 
 def table(metrics: dict, columns: tuple[str, ...] = ("test_accuracy", "params")) -> str:
     """A fixed-width text table of ``metrics`` (one row per model) for printing in notebooks."""
+    if not isinstance(metrics, dict) or not all(isinstance(v, dict) for v in metrics.values()):
+        raise ValueError(f"metrics: expected a dict of dicts {{model: {{column: value}}}}, got {type(metrics).__name__}")
     width = max([5] + [len(m) for m in metrics])
     lines = [f"{'model':<{width}}  " + "  ".join(f"{c:>14}" for c in columns)]
     for model, row in metrics.items():

@@ -156,7 +156,7 @@ def _check_xy(data, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{name}: expected a pair (x, y) of arrays, got {type(data).__name__}")
     x, y = (np.asarray(a) for a in data)
     if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"{name}: x and y need the same non-zero length, got {len(x)} and {len(y)}")
+        raise ValueError(f"{name}: x and y need the same non-zero length: expected equal lengths, got {len(x)} and {len(y)}")
     return x, y
 
 

@@ -43,8 +43,16 @@ class MnistUnavailable(RuntimeError):
     """No source could provide MNIST; the message lists each source and why it failed."""
 
 
+def _check_arrays(arrays) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, dict) or any(key not in arrays for key in KEYS):
+        got = sorted(arrays) if isinstance(arrays, dict) else type(arrays).__name__
+        raise ValueError(f"arrays: expected a dict with the keys {KEYS}, got {got}")
+    return arrays
+
+
 def content_sha256(arrays: dict[str, np.ndarray]) -> str:
     """SHA-256 of the four arrays' shapes, dtypes and bytes, in :data:`KEYS` order."""
+    arrays = _check_arrays(arrays)
     digest = hashlib.sha256()
     for key in KEYS:
         a = np.ascontiguousarray(arrays[key])
@@ -72,6 +80,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write the four arrays to ``path`` atomically (compressed npz)."""
+    arrays = _check_arrays(arrays)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **{key: arrays[key] for key in KEYS})

@@ -70,8 +70,8 @@ def _check_padding(padding, kernel_size: int) -> str:
     if mode not in ("same", "valid"):
         raise ValueError(f"padding: expected 'same' or 'valid', got {padding!r}")
     if mode == "same" and kernel_size % 2 == 0:
-        raise ValueError(f"padding: 'same' needs an odd kernel_size (an even one pads one side more, which breaks "
-                         f"rotation equivariance), got kernel_size={kernel_size}; use padding='valid'")
+        raise ValueError(f"padding: expected 'valid' for an even kernel_size ('same' pads one side more, which breaks "
+                         f"rotation equivariance), got 'same' with kernel_size={kernel_size}")
     return mode
 
 
