@@ -134,7 +134,7 @@ def test_tutorial_cnn_has_the_sheet_b_parameter_count_and_a_linear_twin():
     assert "MaxPooling2D" not in kinds and "AveragePooling2D" in kinds
     assert all(layer.activation.__name__ == "linear" for layer in linear.layers[:-1] if hasattr(layer, "activation"))
     x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
-    scores = keras.Model(linear.inputs, linear.layers[-1].input)  # logits: linear, so f(2x) - f(0) = 2 (f(x) - f(0))
+    scores = keras.Model(linear.inputs, linear.layers[-1].input)  # features feeding the softmax: linear in x
     zero = scores.predict(np.zeros_like(x), verbose=0)
     np.testing.assert_allclose(scores.predict(2 * x, verbose=0) - zero, 2 * (scores.predict(x, verbose=0) - zero), rtol=1e-4, atol=1e-4)
 
