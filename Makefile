@@ -28,9 +28,10 @@ test: $(STAMP)  ## unit tests, then every notebook in quick mode (executed copie
 quick: $(STAMP)  ## every notebook in quick mode into build/quick, with a timing table
 	$(BIN)/python -m cnnlab.runner --quick --out build/quick $(NOTEBOOKS)
 
-report: $(STAMP)  ## no execution: results/SUMMARY.md + README table from results/*.json, HTML of each notebook in report/
+report: $(STAMP)  ## no execution: results/SUMMARY.md + README table from results/*.json, HTML of each notebook and report/index.html
 	$(BIN)/python -m cnnlab.summary
 	$(BIN)/jupyter nbconvert --log-level WARN --to html --output-dir report $(NOTEBOOKS)
+	$(BIN)/python -m cnnlab.report --out report $(NOTEBOOKS)
 
 bench: $(STAMP)  ## performance ratios measured side by side
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
