@@ -16,12 +16,43 @@ def _check_shape(input_shape) -> tuple[int, ...]:
     return tuple(input_shape)
 
 
+def _check_image_shape(input_shape) -> tuple[int, ...]:
+    shape = _check_shape(input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape: expected (height, width, channels) for a convolutional model, got {input_shape!r}")
+    return shape
+
+
+def _check_positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return value
+
+
+def _check_rate(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name}: expected a rate in [0, 1), got {value!r}")
+    return value
+
+
+def _check_activation(activation):
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"activation: expected a Keras activation name or function, got {activation!r}") from err
+    return activation
+
+
 def compile_classifier(model: keras.Model, learning_rate: float = 1e-3, *, decay_steps: int | None = None) -> keras.Model:
     """Compile with Adam, sparse categorical cross-entropy (integer labels) and accuracy.
 
     With ``decay_steps`` (optimiser steps, i.e. epochs x batches per epoch) the learning rate follows
     a cosine from ``learning_rate`` down to zero instead of staying constant.
     """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model: expected a keras.Model, got {type(model).__name__}")
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
+        raise ValueError(f"learning_rate: expected a positive number, got {learning_rate!r}")
     if decay_steps is not None and (not isinstance(decay_steps, int) or decay_steps <= 0):
         raise ValueError(f"decay_steps: expected a positive int or None, got {decay_steps!r}")
     rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps) if decay_steps else learning_rate
@@ -34,8 +65,11 @@ def dense_classifier(input_shape, hidden: tuple[int, ...] = (128,), n_classes: i
                      activation: str = "relu", dropout: float = 0.0) -> keras.Model:
     """Flatten -> Dense(h, activation) [-> Dropout] for each h in ``hidden`` -> Dense softmax."""
     input_shape = _check_shape(input_shape)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout: expected a rate in [0, 1), got {dropout!r}")
+    _check_rate("dropout", dropout)
+    _check_positive("n_classes", n_classes)
+    _check_activation(activation)
+    for units in hidden:
+        _check_positive("hidden units", units)
     model = keras.Sequential([keras.Input(input_shape), layers.Flatten()])
     for units in hidden:
         model.add(layers.Dense(units, activation=activation))
@@ -57,7 +91,13 @@ def conv_classifier(input_shape, filters: tuple[int, ...] = (16, 32), kernel_siz
     kernel of block 1. Head: "flatten" or "global_max" (max over positions, which makes the
     features invariant to where the digit is), [Dropout], [Dense(dense_units, ReLU)], Dense softmax.
     """
-    input_shape = _check_shape(input_shape)
+    input_shape = _check_image_shape(input_shape)
+    _check_positive("kernel_size", kernel_size)
+    _check_positive("n_classes", n_classes)
+    if first_kernel_size is not None:
+        _check_positive("first_kernel_size", first_kernel_size)
+    if isinstance(dense_units, bool) or not isinstance(dense_units, int) or dense_units < 0:
+        raise ValueError(f"dense_units: expected an int >= 0 (0: no hidden dense layer), got {dense_units!r}")
     if downsample not in ("maxpool", "stride"):
         raise ValueError(f"downsample: expected 'maxpool' or 'stride', got {downsample!r}")
     if head not in ("flatten", "global_max"):
@@ -92,8 +132,9 @@ def lecture_cnn(input_shape=(28, 28, 1), n_classes: int = 10) -> keras.Model:
     Conv(32, 3x3, ReLU) -> MaxPool 2 -> Conv(64, 3x3, ReLU) -> MaxPool 2 -> Flatten ->
     Dropout 0.5 -> Dense softmax. Layer names are fixed so analysis code can refer to them.
     """
+    _check_positive("n_classes", n_classes)
     return keras.Sequential([
-        keras.Input(_check_shape(input_shape)),
+        keras.Input(_check_image_shape(input_shape)),
         layers.Conv2D(32, 3, activation="relu", name="conv1"),
         layers.MaxPooling2D(2, name="pool1"),
         layers.Conv2D(64, 3, activation="relu", name="conv2"),
@@ -117,6 +158,8 @@ def zhaw_fc(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.5) 
 
     420,260 parameters for 28x28 inputs, of which 1,100 non-trainable (BatchNorm statistics).
     """
+    _check_positive("n_classes", n_classes)
+    _check_rate("dropout", dropout)
     model = keras.Sequential([keras.Input(_check_shape(input_shape)), layers.Flatten()], name="fc")
     _dense_block(model, 500, dropout)
     _dense_block(model, 50, dropout)
@@ -131,6 +174,9 @@ def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dro
     """
     if not isinstance(n_features, int) or n_features <= 0:
         raise ValueError(f"n_features: expected a positive int, got {n_features!r}")
+    _check_positive("n_classes", n_classes)
+    _check_positive("units", units)
+    _check_rate("dropout", dropout)
     model = keras.Sequential([keras.Input((n_features,))], name="feature_head")
     _dense_block(model, units, dropout)
     _dense_block(model, units, dropout)
@@ -140,8 +186,9 @@ def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dro
 
 def zhaw_cnn1(input_shape=(28, 28, 1), n_classes: int = 10) -> keras.Model:
     """Sheet D's cnn1: Conv2D(32, 3x3, "same") + ReLU, Flatten, Dense softmax (251,210 parameters)."""
+    _check_positive("n_classes", n_classes)
     return keras.Sequential([
-        keras.Input(_check_shape(input_shape)),
+        keras.Input(_check_image_shape(input_shape)),
         layers.Conv2D(32, 3, padding="same"), layers.Activation("relu"),
         layers.Flatten(), layers.Dense(n_classes, activation="softmax"),
     ], name="cnn1")
@@ -154,7 +201,9 @@ def zhaw_cnn2(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.5
     2x2 max pooling after each block), Dense(200) + BatchNorm + Dropout + ReLU, Dense softmax:
     695,970 parameters, 784 non-trainable.
     """
-    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="cnn2")
+    _check_positive("n_classes", n_classes)
+    _check_rate("dropout", dropout)
+    model = keras.Sequential([keras.Input(_check_image_shape(input_shape))], name="cnn2")
     for block in ((32, 32), (64, 64)):          # the second block is the part the sheet leaves out
         for filters in block:
             model.add(layers.Conv2D(filters, 3, padding="same"))
@@ -223,6 +272,9 @@ def deep_mlp(input_shape=(28, 28, 1), depth: int = 5, activation="relu", units: 
     """Flatten -> ``depth`` hidden Dense(units, activation) layers -> Dense softmax (sheet C, exercise 1)."""
     if not isinstance(depth, int) or depth < 1:
         raise ValueError(f"depth: expected a positive int, got {depth!r}")
+    _check_positive("units", units)
+    _check_positive("n_classes", n_classes)
+    _check_activation(activation)
     model = keras.Sequential([keras.Input(_check_shape(input_shape)), layers.Flatten()], name=f"mlp{depth}")
     for _ in range(depth):
         model.add(layers.Dense(units, activation=activation))
@@ -237,7 +289,9 @@ def digit_cnn(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.4
     max pool 2, Dropout, Dense(128, ReLU), Dropout, Dense softmax. Saved as .h5 it loads with
     ``keras.models.load_model(path)`` and no custom objects.
     """
-    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="digit_cnn")
+    _check_positive("n_classes", n_classes)
+    _check_rate("dropout", dropout)
+    model = keras.Sequential([keras.Input(_check_image_shape(input_shape))], name="digit_cnn")
     for filters, pool in ((32, False), (32, True), (64, True)):
         model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
         model.add(layers.BatchNormalization())
@@ -255,7 +309,12 @@ def digit_cnn(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.4
 def svhn_cnn(input_shape=(32, 32, 3), filters: tuple[int, ...] = (9, 36, 49), n_classes: int = 10) -> keras.Model:
     """Sheet C's SVHN network: (3x3 conv, "same", ReLU -> 3x3 max pooling) per entry of ``filters``,
     flatten, softmax (multinomial logistic regression on the last maps). 19,629 parameters on 32x32x3."""
-    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="svhn_cnn")
+    if not filters:
+        raise ValueError(f"filters: expected at least one conv layer's filter count, got {filters!r}")
+    for f in filters:
+        _check_positive("filters", f)
+    _check_positive("n_classes", n_classes)
+    model = keras.Sequential([keras.Input(_check_image_shape(input_shape))], name="svhn_cnn")
     for i, f in enumerate(filters):
         model.add(layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv{i + 1}"))
         model.add(layers.MaxPooling2D(3, name=f"pool{i + 1}"))
@@ -283,9 +342,10 @@ def tutorial_cnn(input_shape=(28, 28, 1), filters: tuple[int, int] = (32, 64), k
     windows and strides); only the softmax of the output remains.
     """
     filters, kernels, pools = _pair(tuple(filters), "filters"), _pair(kernel_size, "kernel_size"), _pair(pool, "pool")
-    for arg, rate in (("dropout", dropout), ("block_dropout", block_dropout)):
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"{arg}: expected a rate in [0, 1), got {rate!r}")
+    _check_rate("dropout", dropout)
+    _check_rate("block_dropout", block_dropout)
+    _check_positive("dense", dense)
+    _check_positive("n_classes", n_classes)
     activation = None if linear else "relu"
     pooling = layers.AveragePooling2D if linear else layers.MaxPooling2D
     model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="tutorial_linear" if linear else "tutorial_cnn")
@@ -306,9 +366,9 @@ def shallow_cnn(input_shape=(28, 28, 1), filters: int = 4, kernel_size: int = 5,
                 n_classes: int = 10) -> keras.Model:
     """One convolution then one dense (softmax) layer: Conv(filters, kernel_size, strides, "valid", ReLU)
     -> [max pool(pool)] -> Flatten -> Dense softmax (sheet B, 3.1: as few parameters as possible)."""
-    for arg, value in (("filters", filters), ("kernel_size", kernel_size), ("strides", strides), ("pool", pool)):
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{arg}: expected a positive int, got {value!r}")
+    for arg, value in (("filters", filters), ("kernel_size", kernel_size), ("strides", strides), ("pool", pool),
+                       ("n_classes", n_classes)):
+        _check_positive(arg, value)
     model = keras.Sequential([keras.Input(_check_shape(input_shape)),
                               layers.Conv2D(filters, kernel_size, strides=strides, activation="relu", name="conv")],
                              name="shallow_cnn")
@@ -330,6 +390,8 @@ def pair_cnn(input_shape=(28, 56, 1), head: str = "sum", filters: tuple[int, int
     """
     if head not in ("sum", "digits"):
         raise ValueError(f"head: expected 'sum' or 'digits', got {head!r}")
+    _check_positive("dense", dense)
+    _check_rate("dropout", dropout)
     model = keras.Sequential([keras.Input(_check_shape(input_shape))], name=f"pair_cnn_{head}")
     for f in _pair(tuple(filters), "filters"):
         model.add(layers.Conv2D(f, 3, padding="same", activation="relu"))
