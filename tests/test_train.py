@@ -164,8 +164,21 @@ def test_iteration_log_records_every_n_steps_and_stops_at_the_limit(data, tmp_pa
     assert history["iterations"] == [0, 3, 6, 7] and len(history["loss"]) == 1
     assert len(history["test_accuracy"]) == 4 and all(0 <= a <= 1 for a in history["train_accuracy"])
     assert history["train_seconds"][0] == 0 and np.all(np.diff(history["train_seconds"]) > 0)
-    expected = float(np.mean(model.predict(data[0], verbose=0).argmax(1) == data[1]))
-    assert history["test_accuracy"][-1] == pytest.approx(expected)
+    probs = model.predict(data[0], verbose=0)
+    assert history["test_accuracy"][-1] == pytest.approx(float(np.mean(probs.argmax(1) == data[1])))
+    expected_loss = -np.mean(np.log(probs[np.arange(len(data[1])), data[1]]))
+    assert len(history["train_loss"]) == 4 and history["train_loss"][-1] == pytest.approx(expected_loss, rel=1e-4)
+
+
+def test_cross_entropy_is_minus_mean_log_probability_of_the_true_class():
+    from cnnlab.train import cross_entropy
+
+    probs = np.array([[0.5, 0.5], [0.9, 0.1], [0.0, 1.0]])
+    assert cross_entropy(probs, np.array([0, 0, 0])) == pytest.approx(-(np.log(0.5) + np.log(0.9) + np.log(1e-7)) / 3)
+    with pytest.raises(ValueError, match="integer labels"):
+        cross_entropy(probs, np.array([0.0, 1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"\(n, k\) probabilities"):
+        cross_entropy(probs[:2], np.array([0, 1, 1]))
 
 
 def test_iteration_log_settings_enter_the_cache_key(data, tmp_path):

@@ -71,12 +71,22 @@ def argmax_accuracy(probs: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.asarray(probs).argmax(axis=-1) == y))
 
 
+def cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (nats): probs (n, k), y (n,) integer labels."""
+    probs, y = np.asarray(probs), np.asarray(y)
+    if probs.ndim != 2 or y.shape != probs.shape[:1] or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"probs, y: expected (n, k) probabilities and (n,) integer labels, got {probs.shape} and "
+                         f"{y.shape} {y.dtype}")
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1.0))))
+
+
 class IterationLog(keras.callbacks.Callback):
     """Every ``every`` optimiser steps, accuracy on a fixed training probe and on a test set.
 
     ``record`` holds lists ``iterations``, ``train_accuracy``, ``test_accuracy`` and
     ``train_seconds`` (wall seconds spent in training steps only, evaluations excluded), starting
-    with the untrained model at iteration 0. With ``stop_at``, training ends after exactly that
+    with the untrained model at iteration 0; plus ``train_loss`` (the probe's cross-entropy) when the
+    model outputs class probabilities (n, k) for the probe's integer labels (n,). With ``stop_at``, training ends after exactly that
     many steps (give ``fit`` enough epochs). train, test: ``(x, y)`` with integer labels; the
     probe is evaluated in inference mode (no dropout), so it is comparable with the test score.
     ``score(probs, y) -> float`` replaces argmax accuracy, e.g. for a model whose output is not
@@ -98,14 +108,18 @@ class IterationLog(keras.callbacks.Callback):
         return {"class": type(self).__name__, "every": self.every, "stop_at": self.stop_at, "score": self.score.__name__,
                 "train": fingerprint(*self.train_probe), "test": fingerprint(*self.test)}
 
-    def _accuracy(self, x, y) -> float:
-        return float(self.score(self.model.predict(x, batch_size=self.batch_size, verbose=0), y))
+    def _predict(self, x) -> np.ndarray:
+        return self.model.predict(x, batch_size=self.batch_size, verbose=0)
 
     def _log(self) -> None:
         self.record["iterations"].append(self._step)
         self.record["train_seconds"].append(self._seconds)
-        self.record["train_accuracy"].append(self._accuracy(*self.train_probe))
-        self.record["test_accuracy"].append(self._accuracy(*self.test))
+        (x, y), (x_test, y_test) = self.train_probe, self.test
+        probs = self._predict(x)
+        self.record["train_accuracy"].append(float(self.score(probs, y)))
+        if probs.ndim == 2 and y.shape == probs.shape[:1] and np.issubdtype(y.dtype, np.integer):
+            self.record.setdefault("train_loss", []).append(cross_entropy(probs, y))
+        self.record["test_accuracy"].append(float(self.score(self._predict(x_test), y_test)))
 
     def on_train_begin(self, logs=None):
         self.record = {"iterations": [], "train_accuracy": [], "test_accuracy": [], "train_seconds": []}
