@@ -1,8 +1,10 @@
 """benchmarks/notebook_times.py without executing notebooks: a fake executor stands in."""
 
 import importlib.util
+import json
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from cnnlab import config
@@ -71,3 +73,57 @@ def test_options_exclude_each_other_and_notebooks_must_exist(tmp_path):
         notebook_times.main(["--quick-only", "--full-only"])
     with pytest.raises(SystemExit):
         notebook_times.main([str(tmp_path / "missing.ipynb")])
+
+
+def notebook_with(first_cell: str, printed: str = "") -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_markdown_cell(first_cell), nbformat.v4.new_code_cell("train()")]
+    cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def write_history(folder, stem, epoch_seconds):
+    (folder / f"{stem}.history.json").write_text(json.dumps({"history": {"loss": [1.0], "epoch_seconds": epoch_seconds}}))
+
+
+def test_retrain_estimate_adds_the_recorded_training_time_of_each_loaded_model(notebooks, tmp_path):
+    printed = ("A1_cnn: loaded cached weights A1_cnn-0123abcd.weights.h5\n"
+               "loaded lecture.keras (trained earlier; CNNLAB_RETRAIN=1 trains it again)\n"
+               "A1_cnn: loaded cached weights A1_cnn-0123abcd.weights.h5\n")  # loaded twice, counted once
+    full = tmp_path / "full"
+    full.mkdir()
+    nbformat.write(notebook_with("# A1", printed), full / "A1_a.ipynb")
+    nbformat.write(notebook_with("# B1"), full / "B1_b.ipynb")
+    assert notebook_times.cached_models(full / "A1_a.ipynb") == ["A1_cnn-0123abcd.weights.h5", "lecture.keras"]
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    write_history(weights, "A1_cnn-0123abcd", [10.0, 20.0])
+    write_history(weights, "lecture", [5.0])
+    timings = {"full": {"A1_a": (40.0, "ok"), "B1_b": (7.0, "ok")}}
+    counts = notebook_times.add_retrain_estimates(timings, notebooks, full, weights)
+    assert counts == {"A1_a": 2, "B1_b": 0}
+    assert timings["retrain"] == {"A1_a": (75.0, "ok"), "B1_b": (7.0, "ok")}
+    (weights / "lecture.history.json").unlink()
+    with pytest.raises(ValueError, match="lecture.keras: expected its training record"):
+        notebook_times.add_retrain_estimates(timings, notebooks, full, weights)
+
+
+def test_update_run_time_rewrites_only_the_run_time_paragraph_and_is_repeatable(tmp_path):
+    path = tmp_path / "A1_a.ipynb"
+    first = "# Title\n\n**Data:** MNIST. **Run time on a 2-core CPU:** quick mode well under a minute;\nabout 40 min.\n\n## Next"
+    nbformat.write(notebook_with(first, "kept output\n"), path)
+    for quick in (30.4, 31.6):
+        paragraph = notebook_times.run_time_paragraph(quick, 60.0, 3000.0, 3, "2026-11-23")
+        notebook_times.update_run_time(path, paragraph)
+        nb = nbformat.read(path, as_version=4)
+        assert nb.cells[0].source == f"# Title\n\n**Data:** MNIST. {paragraph}\n\n## Next"
+    assert "quick mode 32 s; full mode with the committed weights 60 s; retraining its 3 cached models" in paragraph
+    assert "about 50 min" in paragraph and nb.cells[1].outputs[0]["text"] == "kept output\n"
+    assert "nothing is trained" in notebook_times.run_time_paragraph(30, 40, 40, 0, "2026-11-23")
+    nbformat.write(notebook_with("# no run-time paragraph"), path)
+    with pytest.raises(ValueError, match="A1_a.ipynb: expected a first markdown cell"):
+        notebook_times.update_run_time(path, paragraph)
+
+
+def test_update_notebooks_needs_both_modes(notebooks):
+    with pytest.raises(SystemExit):
+        notebook_times.main(["--quick-only", "--update-notebooks", *map(str, notebooks)])
