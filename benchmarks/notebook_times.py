@@ -71,12 +71,16 @@ def time_notebooks(notebooks: list[Path], modes: tuple[str, ...], scratch: Path,
     return timings
 
 
-def cached_models(executed: Path) -> list[str]:
-    """File names of the cached models that an executed notebook loaded, read from its printed output."""
+def cached_models(executed: Path, weights_dir: Path) -> list[str]:
+    """File names of a notebook's cached models: those its executed copy says it loaded, plus every
+    ``<prefix>_*.weights.h5`` in ``weights_dir`` (prefix: the notebook's sheet item, e.g. ``B1``; models
+    loaded silently, e.g. in a search, are found this way)."""
     nb = nbformat.read(executed, as_version=4)
     text = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
                    for out in cell.get("outputs", []) if out.get("output_type") == "stream")
-    return sorted({weights or keras_file for weights, keras_file in LOADED.findall(text)})
+    prefix = Path(executed).stem.split("_")[0] + "_"
+    named = {p.name for p in Path(weights_dir).glob(f"{prefix}*.weights.h5")}
+    return sorted({weights or keras_file for weights, keras_file in LOADED.findall(text)} | named)
 
 
 def recorded_training_seconds(model_files: list[str], weights_dir: Path) -> float:
@@ -96,7 +100,7 @@ def add_retrain_estimates(timings: Timings, notebooks: list[Path], full_folder: 
     counts, timings["retrain"] = {}, {}
     for path in notebooks:
         seconds, status = timings["full"][path.stem]
-        models = cached_models(Path(full_folder) / path.name) if status == "ok" else []
+        models = cached_models(Path(full_folder) / path.name, weights_dir) if status == "ok" else []
         counts[path.stem] = len(models)
         timings["retrain"][path.stem] = (seconds + recorded_training_seconds(models, weights_dir), status)
     return counts

@@ -93,15 +93,19 @@ def test_retrain_estimate_adds_the_recorded_training_time_of_each_loaded_model(n
     full.mkdir()
     nbformat.write(notebook_with("# A1", printed), full / "A1_a.ipynb")
     nbformat.write(notebook_with("# B1"), full / "B1_b.ipynb")
-    assert notebook_times.cached_models(full / "A1_a.ipynb") == ["A1_cnn-0123abcd.weights.h5", "lecture.keras"]
     weights = tmp_path / "weights"
     weights.mkdir()
     write_history(weights, "A1_cnn-0123abcd", [10.0, 20.0])
     write_history(weights, "lecture", [5.0])
+    write_history(weights, "A1_search-99", [1.5])  # loaded without a printed line: found by its A1_ prefix
+    for stem in ("A1_cnn-0123abcd", "A1_search-99", "A10_other-1"):
+        (weights / f"{stem}.weights.h5").write_bytes(b"")
+    assert notebook_times.cached_models(full / "A1_a.ipynb", weights) == [
+        "A1_cnn-0123abcd.weights.h5", "A1_search-99.weights.h5", "lecture.keras"]
     timings = {"full": {"A1_a": (40.0, "ok"), "B1_b": (7.0, "ok")}}
     counts = notebook_times.add_retrain_estimates(timings, notebooks, full, weights)
-    assert counts == {"A1_a": 2, "B1_b": 0}
-    assert timings["retrain"] == {"A1_a": (75.0, "ok"), "B1_b": (7.0, "ok")}
+    assert counts == {"A1_a": 3, "B1_b": 0}
+    assert timings["retrain"] == {"A1_a": (76.5, "ok"), "B1_b": (7.0, "ok")}
     (weights / "lecture.history.json").unlink()
     with pytest.raises(ValueError, match="lecture.keras: expected its training record"):
         notebook_times.add_retrain_estimates(timings, notebooks, full, weights)
