@@ -61,7 +61,7 @@ def test_official_layout_is_read_with_label_10_as_digit_0(official_files, capsys
     np.testing.assert_array_equal(x_train, official_files["train_32x32.mat"][0])  # (n, 32, 32, 3) image order
     np.testing.assert_array_equal(y_train, official_files["train_32x32.mat"][1])
     assert y_test[0] == 0 and set(y_test.tolist()) == set(range(10))
-    assert info.stand_in is False and "MD5-verified" in info.source
+    assert info.stand_in is False and "MD5-verified" in info.source and info.data_key is None
     assert "STAND-IN" not in capsys.readouterr().out
 
 
@@ -110,6 +110,7 @@ def test_offline_fallback_is_loud_and_flagged(data_dirs, small_stand_in, capsys)
     out = capsys.readouterr().out
     assert "*** STAND-IN DATA: generated SVHN-like stand-in" in out  # printed even with verbose=False
     assert info.stand_in is True
+    assert info.data_key == f"svhn_stand_in v{svhn_stand_in.VERSION} seed {svhn_stand_in.SEED} sizes 60 30"
     assert "stand-in" in info.source and "Name or service not known" in info.source
     assert "train_32x32.mat" in info.source and "test_32x32.mat" in info.source
     assert x_train.shape == (60, 32, 32, 3) and x_test.shape == (30, 32, 32, 3)

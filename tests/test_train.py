@@ -101,6 +101,17 @@ def test_interrupted_training_leaves_no_files(data, tmp_path):
     assert len(history["loss"]) == 2
 
 
+def test_data_key_stands_for_the_float_bytes_but_not_for_labels_or_shapes(data, tmp_path):
+    x, y = data
+    fit(data, tmp_path, data_key="recipe v1")
+    fit((x + 1e-7, y), tmp_path, data_key="recipe v1")            # last-bit differences: same key, loaded
+    assert len(files(tmp_path)) == 2
+    fit((x, 1 - y), tmp_path, data_key="recipe v1")               # other labels
+    fit((x[:32], y[:32]), tmp_path, data_key="recipe v1")         # other shape
+    fit(data, tmp_path, data_key="recipe v2")                     # other recipe
+    assert len(files(tmp_path)) == 8
+
+
 def test_history_file_records_the_training_arguments(data, tmp_path):
     fit(data, tmp_path, validation_data=data)
     record = json.loads(next(tmp_path.glob("*.history.json")).read_text())
@@ -113,6 +124,7 @@ def test_history_file_records_the_training_arguments(data, tmp_path):
     (dict(epochs=0), "epochs: expected a positive int"),
     (dict(batch_size=2.5), "batch_size: expected a positive int"),
     (dict(validation_data=(np.zeros((3, 4, 4, 1)), np.zeros(2))), "validation_data: x and y need the same"),
+    (dict(data_key=" "), "data_key: expected a non-empty string"),
 ])
 def test_bad_arguments_are_rejected(data, tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -4,7 +4,8 @@ A cached model is stored as two files in ``config.WEIGHTS_DIR``:
 ``<name>-<key>.weights.h5`` (weights) and ``<name>-<key>.history.json`` (per-epoch metrics and
 wall seconds). ``key`` hashes everything that determines the trained weights: the model
 architecture, the compile configuration (optimiser, loss, metrics), the training arguments,
-the seed and a fingerprint of the data. Both files are written atomically, weights first, so a
+the seed and a fingerprint of the data (its bytes, or a caller's ``data_key`` for data computed in
+floating point, whose last bits can differ between CPUs). Both files are written atomically, weights first, so a
 run interrupted at any point leaves either a complete pair or nothing usable. The history file
 records the weights file's SHA-256, checked before loading, so a damaged file is never used.
 
@@ -54,13 +55,26 @@ def canonical_json(obj) -> str:
     return re.sub(r'"([^"]*)"', lambda m: f'"{names.get(m.group(1), m.group(1))}"', text)
 
 
-def cache_key(model: keras.Model, arrays: list[np.ndarray], training: dict) -> str:
-    """12 hex digits identifying a trained model: architecture, compile config, training args, data."""
+def data_identity(arrays: list[np.ndarray], data_key: str | None = None) -> str:
+    """What identifies the data in a cache key: the arrays' bytes, or ``data_key`` with their shapes,
+    dtypes and the bytes of the integer arrays (labels, which are exact on every CPU)."""
+    if data_key is None:
+        return fingerprint(*arrays)
+    if not isinstance(data_key, str) or not data_key.strip():
+        raise ValueError(f"data_key: expected a non-empty string describing how the data were made, got {data_key!r}")
+    exact = [a for a in arrays if np.issubdtype(np.asarray(a).dtype, np.integer)]
+    shapes = [f"{np.shape(a)}{np.asarray(a).dtype.str}" for a in arrays]
+    return f"{data_key}|{shapes}|{fingerprint(*exact)}"
+
+
+def cache_key(model: keras.Model, arrays: list[np.ndarray], training: dict, data_key: str | None = None) -> str:
+    """12 hex digits identifying a trained model: architecture, compile config, training args, data
+    (see :func:`data_identity`)."""
     parts = {
         "architecture": canonical_json(model.to_json()),
         "compile": canonical_json(model.get_compile_config()),
         "training": training,
-        "data": fingerprint(*arrays),
+        "data": data_identity(arrays, data_key),
     }
     text = json.dumps(parts, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -222,12 +236,17 @@ def fit_or_load(
     verbose: int = 2,
     retrain: bool | None = None,
     weights_dir: Path | None = None,
+    data_key: str | None = None,
 ) -> tuple[keras.Model, dict]:
     """Build a compiled model with ``build_fn()``, then load its cached weights or train it.
 
     data, validation_data: ``(x, y)`` arrays. Training seeds everything with ``seed`` first.
     ``callbacks`` enter the key by their ``cache_config()`` if they have one, else by class name
     only (then pass fresh, equally configured ones).
+    ``data_key`` replaces the bytes of float data in the key by a description of how they were made
+    (source, recipe, version, seed) for data computed in floating point — generated or augmented
+    images, features of a pre-trained network — whose last bits differ between CPUs, so that weights
+    trained on one machine are found on another. It must change whenever the data would.
     Returns ``(model, history)``; history maps each Keras metric (``loss``, ``val_accuracy``...)
     to per-epoch floats and ``epoch_seconds`` to per-epoch wall time.
     """
@@ -242,7 +261,7 @@ def fit_or_load(
         raise ValueError("build_fn: expected a function returning a compiled keras.Model (call model.compile)")
     training = {"epochs": epochs, "batch_size": batch_size, "seed": seed,
                 "callbacks": [cb.cache_config() if hasattr(cb, "cache_config") else type(cb).__name__ for cb in callbacks]}
-    key = cache_key(model, arrays, training)
+    key = cache_key(model, arrays, training, data_key)
     folder = Path(weights_dir or config.WEIGHTS_DIR)
     weights_path = folder / f"{name}-{key}.weights.h5"
     history_path = folder / f"{name}-{key}.history.json"

@@ -18,6 +18,10 @@ from scipy import ndimage
 
 from cnnlab.data.transforms import _check_rng
 
+VERSION = 1
+"""Bump whenever :func:`augment` draws or transforms differently: weights trained on augmented data
+are keyed by this version, the seed and the source images (not the float output's bytes)."""
+
 
 def _check_images(images) -> tuple[np.ndarray, bool]:
     """-> ((n, h, w) float32 array, whether a trailing channel axis was removed)."""

@@ -41,10 +41,14 @@ SvhnSplits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class SvhnInfo:
-    """Where the images came from: ``source`` (one line, for results JSON) and whether it is the stand-in."""
+    """Where the images came from: ``source`` (one line, for results JSON), whether it is the stand-in,
+    and ``data_key``: for the stand-in, its recipe (version, seed, sizes) to key trained weights by
+    (:func:`cnnlab.train.fit_or_load`), since its generated pixels can differ between CPUs in rare
+    rounding cases; None for the real files, whose bytes are the key."""
 
     source: str
     stand_in: bool
+    data_key: str | None = None
 
 
 class SvhnFileError(ValueError):
@@ -172,4 +176,5 @@ def load_svhn(*, verbose: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], t
     source = (f"generated SVHN-like stand-in (cnnlab.data.svhn_stand_in v{svhn_stand_in.VERSION}, seed "
               f"{svhn_stand_in.SEED}: font-rendered digits, not photographs) because real SVHN was unavailable: {account}")
     print(stand_in_banner(source))
-    return (x_train, y_train), (x_test, y_test), SvhnInfo(source=source, stand_in=True)
+    recipe = f"svhn_stand_in v{svhn_stand_in.VERSION} seed {svhn_stand_in.SEED} sizes {len(x_train)} {len(x_test)}"
+    return (x_train, y_train), (x_test, y_test), SvhnInfo(source=source, stand_in=True, data_key=recipe)
