@@ -55,6 +55,16 @@ def test_table_has_a_row_per_notebook_and_totals_against_targets(notebooks):
     assert lines[2] == "| A1_a | 100.0 | 50.0 |"
     assert lines[3] == "| B1_b | 400.0 (FAILED: boom) | 60.0 |"
     assert lines[4] == "| **total** | **500** (target <= 480 s: **not met**) | **110** (target <= 600 s: met) |"
+    assert "modes run quick then full" in lines[6]
+
+
+def test_both_modes_run_full_first_so_a_fresh_clone_times_the_data_build(notebooks, tmp_path, monkeypatch):
+    fake = FakeExecute()
+    monkeypatch.setattr(notebook_times, "execute_notebook", fake)
+    monkeypatch.setattr(notebook_times, "add_retrain_estimates", lambda timings, *args: {})
+    notebook_times.main(["--out", str(tmp_path / "times.md"), *map(str, notebooks)])
+    assert [quick for _, _, quick, _ in fake.calls] == [False, False, True, True]
+    assert "modes run full then quick" in (tmp_path / "times.md").read_text()
 
 
 def test_main_writes_the_table_and_reports_failures(notebooks, tmp_path, monkeypatch, capsys):
