@@ -109,11 +109,13 @@ def add_retrain_estimates(timings: Timings, notebooks: list[Path], full_folder: 
 
 def run_time_paragraph(quick: float, full: float, retrain: float, n_models: int, when: str) -> str:
     """The first cell's "Run time" paragraph (seconds in, rounded prose out)."""
-    retrained = (f"retraining its {n_models} cached model{'s' if n_models > 1 else ''} (`CNNLAB_RETRAIN=1`) about "
-                 f"{retrain / 60:.0f} min, estimated from the training times recorded in their histories"
+    models = f"{n_models} cached models" if n_models > 1 else "cached model"
+    retrained = (f"retraining its {models} (`CNNLAB_RETRAIN=1`) about {retrain / 60:.0f} min, estimated from the "
+                 f"training time{'s' if n_models > 1 else ''} recorded with the weights"
                  if n_models else "nothing is trained, so retraining changes nothing")
     return (f"**Run time on a 2-core CPU** (measured by `benchmarks/notebook_times.py`, {when}): quick mode "
-            f"{quick:.0f} s; full mode with the committed weights {full:.0f} s; {retrained}.")
+            f"{quick:.0f} s; full mode with the committed weights {full:.0f} s (including any data cache it had "
+            f"to build); {retrained}.")
 
 
 def update_run_time(path: Path, paragraph: str) -> None:

@@ -130,7 +130,10 @@ def test_update_run_time_rewrites_only_the_run_time_paragraph_and_is_repeatable(
         notebook_times.update_run_time(path, paragraph)
         nb = nbformat.read(path, as_version=4)
         assert nb.cells[0].source == f"# Title\n\n**Data:** MNIST. {paragraph}\n\n## Next"
-    assert "quick mode 32 s; full mode with the committed weights 60 s; retraining its 3 cached models" in paragraph
+    assert "quick mode 32 s; full mode with the committed weights 60 s (including any data cache it had to build); " \
+           "retraining its 3 cached models" in paragraph
+    assert "retraining its cached model (`CNNLAB_RETRAIN=1`) about 2 min, estimated from the training time recorded" \
+        in notebook_times.run_time_paragraph(30, 40, 100, 1, "2026-11-23")
     assert "about 50 min" in paragraph and nb.cells[1].outputs[0]["text"] == "kept output\n"
     assert "nothing is trained" in notebook_times.run_time_paragraph(30, 40, 40, 0, "2026-11-23")
     nbformat.write(notebook_with("# no run-time paragraph"), path)
