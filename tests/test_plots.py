@@ -50,9 +50,18 @@ def test_confusion_matrix_counts():
     assert texts.count("1") == 4 and ax.get_title() == "confusion matrix"
 
 
-def test_activation_grid_has_a_panel_per_input_and_filter():
-    fig = plots.activation_grid(np.random.default_rng(0).random((3, 4, 4, 5)), ["a", "b", "c"], title="layer")
-    assert len(fig.axes) == 15 and fig.axes[5].get_ylabel() == "b"
+def test_activation_grid_tiles_each_input_and_filter_on_its_own_scale():
+    maps = np.random.default_rng(0).random((3, 8, 8, 5)) * 7 - 2
+    fig = plots.activation_grid(maps, ["a", "b", "c"], title="layer")
+    (ax,) = fig.axes
+    canvas = ax.images[0].get_array()
+    assert canvas.shape == (3 * 9 - 1, 5 * 9 - 1)                      # 8x8 tiles, gaps of 1
+    tile = np.asarray(canvas[9:17, 18:26])                               # row 1 ("b"), filter 2
+    m = maps[1, ..., 2]
+    np.testing.assert_allclose(tile, (m - m.min()) / (m.max() - m.min()), atol=1e-6)
+    assert canvas.mask[8].all() and canvas.mask[:, 8].all()             # the gaps are blank
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3", "4"]
     with pytest.raises(ValueError, match="one label per row"):
         plots.activation_grid(np.zeros((3, 4, 4, 5)), ["a"], title="x")
 

@@ -99,23 +99,29 @@ def activation_grid(maps, row_labels, *, title: str, size: float = 0.5, cmap: st
     """Feature maps of one layer for several inputs: one row per input, one column per filter.
 
     maps: (rows, h, w, filters); row_labels: one label per row. Each map has its own colour scale.
-    Returns the figure.
+    The maps are tiled into one image (one ``imshow``, white gaps), so hundreds of maps draw in a
+    fraction of a second rather than one axes each. Returns the figure.
     """
-    maps = np.asarray(maps)
+    maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 4 or len(row_labels) != len(maps):
         raise ValueError(f"maps, row_labels: expected (rows, h, w, filters) and one label per row, got shape "
                          f"{maps.shape} and {len(row_labels)} labels")
-    rows, _, _, filters = maps.shape
-    fig, axes = plt.subplots(rows, filters, figsize=(filters * size + 0.8, rows * size + 0.6), squeeze=False)
-    for r in range(rows):
-        for k in range(filters):
-            ax = axes[r, k]
-            ax.imshow(maps[r, ..., k], cmap=cmap)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(str(k), fontsize=6)
-        axes[r, 0].set_ylabel(str(row_labels[r]), rotation=0, ha="right", va="center", fontsize=8)
+    rows, h, w, filters = maps.shape
+    lo, hi = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
+    scaled = (maps - lo) / np.where(hi > lo, hi - lo, 1)                 # each map in [0, 1]
+    gap = max(1, h // 8)
+    canvas = np.full((rows, h + gap, filters, w + gap), np.nan, np.float32)
+    canvas[:, :h, :, :w] = scaled.transpose(0, 1, 3, 2)                  # (rows, h, filters, w)
+    canvas = canvas.reshape(rows * (h + gap), filters * (w + gap))[:-gap, :-gap]
+    colours = plt.get_cmap(cmap).copy()
+    colours.set_bad("white")
+    fig, ax = plt.subplots(figsize=(filters * size + 0.8, rows * size + 0.6), layout="constrained")
+    ax.imshow(canvas, cmap=colours, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks(np.arange(filters) * (w + gap) + (w - 1) / 2, [str(k) for k in range(filters)], fontsize=6)
+    ax.set_yticks(np.arange(rows) * (h + gap) + (h - 1) / 2, [str(label) for label in row_labels], fontsize=8)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
     fig.suptitle(title)
-    fig.subplots_adjust(wspace=0.05, hspace=0.05)
     return fig
