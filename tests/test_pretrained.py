@@ -177,6 +177,14 @@ def test_feature_shapes(converted, rng):
     assert vgg16_features(larger, base=base, layer="block3_pool", pooling=None).shape == (2, 8, 8, 256)
 
 
+def test_features_show_a_progress_bar_only_when_asked(converted, capsys):
+    images = np.full((3, 32, 32, 3), 100.0, np.float32)
+    vgg16_features(images, base=converted[0], batch_size=2)
+    assert "2/2" not in capsys.readouterr().out
+    vgg16_features(images, base=converted[0], batch_size=2, progress=True)
+    assert "2/2" in capsys.readouterr().out            # Keras' bar: batches done / batches
+
+
 def test_features_reject_bad_inputs(converted):
     base = converted[0]
     ok = np.full((1, 32, 32, 3), 100.0, np.float32)

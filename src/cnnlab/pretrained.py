@@ -307,7 +307,7 @@ def _check_images(images) -> np.ndarray:
 
 
 def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = "flatten", batch_size: int = 32,
-                   base=None) -> np.ndarray:  # fmt: skip
+                   base=None, progress: bool = False) -> np.ndarray:  # fmt: skip
     """ImageNet VGG16 features of RGB images.
 
     ``images``: ``(n, h, w, 3)`` RGB in [0, 255] (float32 or uint8), h, w >= 32; they are copied
@@ -315,7 +315,8 @@ def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = 
     subtracted). ``layer``: a layer of the base (default ``block5_pool``). ``pooling``:
     ``"flatten"`` -> ``(n, h' * w' * c)``, ``"avg"`` -> ``(n, c)`` (mean over positions), ``None``
     -> the maps ``(n, h', w', c)``; float32. ``base``: a model from :func:`vgg16_base` to reuse
-    (default: built for the images' size).
+    (default: built for the images' size). ``progress``: show Keras' progress bar (minutes for a few
+    hundred 224x224 images on a 2-core CPU).
     """
     import keras
 
@@ -331,7 +332,7 @@ def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = 
         raise ValueError(f"layer: expected one of {names}, got {layer!r}")
     extractor = keras.Model(base.inputs, base.get_layer(layer).output)
     x = keras.applications.vgg16.preprocess_input(np.array(x, dtype=np.float32))  # copy: it works in place
-    maps = np.asarray(extractor.predict(x, batch_size=int(batch_size), verbose=0), dtype=np.float32)
+    maps = np.asarray(extractor.predict(x, batch_size=int(batch_size), verbose=1 if progress else 0), dtype=np.float32)
     if pooling == "flatten":
         return maps.reshape(len(maps), -1)
     if pooling == "avg":
