@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -129,6 +131,15 @@ def update_run_time(path: Path, paragraph: str) -> None:
     write_text_atomic(path, nbformat.writes(nb))
 
 
+def machine_and_commit() -> str:
+    """"commit <short hash> on <n> CPU cores (<model>)": what the times were measured on."""
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=config.ROOT, capture_output=True, text=True)
+    cpuinfo = Path("/proc/cpuinfo")
+    models = re.findall(r"model name\s*:\s*(.+)", cpuinfo.read_text()) if cpuinfo.is_file() else []
+    return (f"commit {found.stdout.strip() or 'unknown'} on {os.cpu_count()} CPU cores"
+            + (f" ({models[0].strip()})" if models else ""))
+
+
 def markdown_table(timings: Timings, notebooks: list[Path]) -> str:
     """One row per notebook, one column per mode run, a totals row compared with the targets."""
     modes = [m for m in MODES if m in timings]
@@ -147,7 +158,7 @@ def markdown_table(timings: Timings, notebooks: list[Path]) -> str:
     lines.append("| **total** | " + " | ".join(totals) + " |")
     when = time.strftime("%Y-%m-%d %H:%M")
     order = " then ".join(m for m in timings if m != "retrain")
-    return "\n".join(lines) + (f"\n\nMeasured {when} by `benchmarks/notebook_times.py` in {config.ROOT}, modes run {order}; "
+    return "\n".join(lines) + (f"\n\nMeasured {when} by `benchmarks/notebook_times.py` at {machine_and_commit()}, modes run {order}; "
                                "data caches (MNIST, SVHN stand-in, VGG16 conversion, face features) are built by the "
                                "first run that needs them, so on a fresh clone the first mode's time includes them.\n")
 

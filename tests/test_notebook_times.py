@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -55,7 +56,7 @@ def test_table_has_a_row_per_notebook_and_totals_against_targets(notebooks):
     assert lines[2] == "| A1_a | 100.0 | 50.0 |"
     assert lines[3] == "| B1_b | 400.0 (FAILED: boom) | 60.0 |"
     assert lines[4] == "| **total** | **500** (target <= 480 s: **not met**) | **110** (target <= 600 s: met) |"
-    assert "modes run quick then full" in lines[6]
+    assert "modes run quick then full" in lines[6] and f"on {os.cpu_count()} CPU cores" in lines[6]
 
 
 def test_both_modes_run_full_first_so_a_fresh_clone_times_the_data_build(notebooks, tmp_path, monkeypatch):
