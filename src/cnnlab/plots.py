@@ -113,8 +113,7 @@ def activation_grid(maps, row_labels, *, title: str, size: float = 0.5, cmap: st
     canvas = np.full((rows, h + gap, filters, w + gap), np.nan, np.float32)
     canvas[:, :h, :, :w] = scaled.transpose(0, 1, 3, 2)                  # (rows, h, filters, w)
     canvas = canvas.reshape(rows * (h + gap), filters * (w + gap))[:-gap, :-gap]
-    colours = plt.get_cmap(cmap).copy()
-    colours.set_bad("white")
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")
     fig, ax = plt.subplots(figsize=(filters * size + 0.8, rows * size + 0.6), layout="constrained")
     ax.imshow(canvas, cmap=colours, vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks(np.arange(filters) * (w + gap) + (w - 1) / 2, [str(k) for k in range(filters)], fontsize=6)
