@@ -5,9 +5,10 @@ A cached model is stored as two files in ``config.WEIGHTS_DIR``:
 wall seconds). ``key`` hashes everything that determines the trained weights: the model
 architecture, the compile configuration (optimiser, loss, metrics), the training arguments,
 the seed and a fingerprint of the data (its bytes, or a caller's ``data_key`` for data computed in
-floating point, whose last bits can differ between CPUs). Both files are written atomically, weights first, so a
-run interrupted at any point leaves either a complete pair or nothing usable. The history file
-records the weights file's SHA-256, checked before loading, so a damaged file is never used.
+floating point, whose last bits can differ between CPUs). Both files are written atomically,
+weights first, so a run interrupted at any point leaves either a complete pair or nothing usable.
+The history file records the weights file's SHA-256, checked before loading, so a damaged file is
+never used.
 
 If the weights folder is not writable (a read-only checkout), new files go to its copy in the user
 cache folder (:func:`cnnlab.config.writable_path`) and lookups check both folders.
