@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cnnlab import _quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
 import keras
 import numpy as np
 
@@ -43,9 +44,8 @@ def accuracy(y_true, y_pred) -> float:
 def model_metrics(model: keras.Model, history: dict, x_test: np.ndarray, y_test: np.ndarray) -> dict:
     """Headline numbers of a trained classifier for ``results/<notebook>.json``.
 
-    Returns test_accuracy, params (total), train_seconds (summed epoch wall time from the
-    history, i.e. of the original training even when the weights came from the cache), epochs
-    and, when the history has it, the final val_accuracy.
+    Returns test_accuracy, params (total), epochs and, when the history has it, the final
+    val_accuracy (no timings: results hold what a re-execution reproduces).
     """
     if not isinstance(history, dict) or "epoch_seconds" not in history:
         got = sorted(history) if isinstance(history, dict) else type(history).__name__
@@ -54,7 +54,6 @@ def model_metrics(model: keras.Model, history: dict, x_test: np.ndarray, y_test:
     row = {
         "test_accuracy": accuracy(np.asarray(y_test).astype(int), labels),
         "params": param_counts(model)["total"],
-        "train_seconds": round(float(sum(history["epoch_seconds"])), 1),
         "epochs": len(history["epoch_seconds"]),
     }
     if "val_accuracy" in history:
@@ -160,6 +159,12 @@ class GradientProbe(keras.callbacks.Callback):
         super().__init__()
         self.x, self.y, self.epochs = x, y, tuple(epochs)
         self.record = {}
+
+    def cache_config(self) -> dict:
+        """What changes the record: enters the weights cache key."""
+        from cnnlab.train import fingerprint
+
+        return {"class": type(self).__name__, "probe": fingerprint(self.x, self.y), "epochs": list(self.epochs)}
 
     def _probe(self, epoch: int) -> None:
         if epoch in self.epochs:

@@ -4,6 +4,8 @@ Environment variables (read when this module is imported):
 
 - ``CNNLAB_QUICK=1``     shrink data and epochs so a notebook runs in seconds (CI).
 - ``CNNLAB_RETRAIN=1``   ignore cached weights and train again.
+- ``CNNLAB_REQUIRE_CACHE=1`` in full mode, a model without a matching cached run raises
+  instead of training (a re-execution that must not train).
 - ``CNNLAB_DATA_DIR``    extra folders (``os.pathsep``-separated) searched for data files.
 - ``CNNLAB_RESULTS_DIR`` where ``results/<notebook>.json`` goes (default: ``results/``,
   or ``results/quick/`` in quick mode so committed results are never overwritten).
@@ -20,6 +22,7 @@ cache lookup checks both places (:func:`cached_paths`).
 
 from __future__ import annotations
 
+import difflib
 import os
 import random
 import stat
@@ -38,11 +41,28 @@ def _flag(name: str) -> bool:
     raise ValueError(f"{name} must be 0 or 1 (or true/false), got {value!r}")
 
 
+KNOWN_VARIABLES = ("CNNLAB_QUICK", "CNNLAB_RETRAIN", "CNNLAB_REQUIRE_CACHE", "CNNLAB_DATA_DIR", "CNNLAB_RESULTS_DIR",
+                   "CNNLAB_WEIGHTS_DIR", "CNNLAB_CACHE_DIR")
+
+
+def check_variables(environ=None) -> None:
+    """Refuse ``CNNLAB_*`` variables that are not settings (a typo would be silently ignored)."""
+    environ = os.environ if environ is None else environ
+    for name in sorted(environ):
+        if name.startswith("CNNLAB_") and name not in KNOWN_VARIABLES:
+            close = difflib.get_close_matches(name, KNOWN_VARIABLES, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(KNOWN_VARIABLES)}"
+            raise ValueError(f"{name} is not a cnnlab setting; {hint} (unset it: `unset {name}`)")
+
+
+check_variables()
+
 ROOT = Path(__file__).resolve().parents[2]
 """The repository root (the folder holding ``src/``, ``notebooks/``, ``data/``...)."""
 
 QUICK = _flag("CNNLAB_QUICK")
 RETRAIN = _flag("CNNLAB_RETRAIN")
+REQUIRE_CACHE = _flag("CNNLAB_REQUIRE_CACHE")
 MODE = "quick" if QUICK else "full"
 
 DATA_DIR = ROOT / "data"
@@ -131,6 +151,7 @@ def seed(n: int) -> None:
     """Seed Python's ``random``, numpy's global generator and Keras (and its backend)."""
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"seed: expected a non-negative int, got {n!r}")
+    from cnnlab import _quiet_tensorflow  # noqa: F401
     import keras
 
     random.seed(int(n))

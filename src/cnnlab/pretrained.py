@@ -112,6 +112,7 @@ def _check_input_shape(input_shape) -> tuple | None:
 
 def empty_vgg16(input_shape=(224, 224, 3)):
     """``keras.applications.VGG16(weights=None, include_top=False)`` (random weights)."""
+    from cnnlab import _quiet_tensorflow  # noqa: F401
     import keras
 
     return keras.applications.VGG16(weights=None, include_top=False, input_shape=_check_input_shape(input_shape))
@@ -241,6 +242,7 @@ def _from_wheel(model) -> None:
 
 
 def _from_keras(model, input_shape) -> None:
+    from cnnlab import _quiet_tensorflow  # noqa: F401
     import keras
 
     source = keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=input_shape)
@@ -318,6 +320,7 @@ def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = 
     (default: built for the images' size). ``progress``: show Keras' progress bar (minutes for a few
     hundred 224x224 images on a 2-core CPU).
     """
+    from cnnlab import _quiet_tensorflow  # noqa: F401
     import keras
 
     x = _check_images(images)

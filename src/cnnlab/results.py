@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -12,13 +13,25 @@ from cnnlab import config
 from cnnlab.fileio import write_text_atomic
 
 
-def _plain(value):
-    """numpy scalars and arrays -> Python numbers and lists (json cannot encode them)."""
-    if isinstance(value, np.generic):
-        return value.item()
+def plain(value, where: str = "record"):
+    """``value`` as JSON data (numpy scalars and arrays become numbers and lists); ValueError naming the
+    key path (``metrics.cnn.test_accuracy``) of a NaN, an infinity or a value JSON cannot hold."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, dict):
+        bad = [k for k in value if not isinstance(k, str)]
+        if bad:
+            raise ValueError(f"{where}: expected string keys, got {bad[0]!r} ({type(bad[0]).__name__})")
+        return {k: plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite number, got {value} (JSON has no NaN or infinity)")
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise ValueError(f"{where}: expected a number, string, list or dict, got {type(value).__name__}")
 
 
 def stand_in_banner(source: str) -> str:
@@ -52,10 +65,10 @@ def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand
     }
     if stand_in:
         record["data"]["banner"] = stand_in_banner(data_source)
-        print(record["data"]["banner"])
-    text = json.dumps(record, indent=2, default=_plain)
+    record = plain(record)
+    text = json.dumps(record, indent=2, allow_nan=False)
     write_text_atomic(config.writable_path(Path(results_dir or config.RESULTS_DIR) / f"{notebook}.json"), text + "\n")
-    return json.loads(text)
+    return record
 
 
 def table(metrics: dict, columns: tuple[str, ...] = ("test_accuracy", "params")) -> str:

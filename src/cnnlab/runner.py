@@ -1,25 +1,38 @@
-"""Execute notebooks with nbclient, in quick or full mode, and print a timing table.
+"""Execute notebooks with nbclient, in quick or full mode, and print a table of what happened.
 
     python -m cnnlab.runner notebooks/*.ipynb                  # full mode, outputs written in place
     python -m cnnlab.runner --quick --out build/quick notebooks/*.ipynb
 
-Quick mode sets ``CNNLAB_QUICK=1`` and, unless already set, sends results to a scratch folder
-beside the executed copies, so committed notebooks and results are never touched.
+A notebook is replaced only once every cell has run (executed into a temporary file, then
+renamed); a failing one is saved to ``build/failed/`` for inspection and Ctrl-C leaves the
+notebook being run unchanged. Quick mode (``--quick`` or ``CNNLAB_QUICK=1``) never writes committed
+notebooks, weights or results: executed copies go to ``--out`` (default ``build/quick``), results
+beside them. In full mode the table is followed by every change to ``results/*.json`` beyond float
+noise. If the checkout is not writable, notebooks and results go to the user cache folder
+(:func:`cnnlab.config.writable_path`), said in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import logging
+import math
 import os
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
 from cnnlab.fileio import write_text_atomic
+
+try:
+    from cnnlab import config
+except ValueError as err:  # e.g. a misspelled CNNLAB_ variable, refused by cnnlab.config
+    sys.exit(f"cnnlab.runner: {err}")
+
+RELATIVE_NOISE = 1e-5
+"""Relative change of a number in results/*.json that counts as float noise, not a change."""
 
 
 @contextlib.contextmanager
@@ -39,49 +52,110 @@ def _environment(**values: str):
 def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 3600, env: dict | None = None) -> float:
     """Run every cell of ``path`` (working directory: its folder) and save the result to ``output``.
 
-    ``env`` adds environment variables for the kernel. Returns wall seconds. Raises
-    ``nbclient.exceptions.CellExecutionError`` on the first failing cell; ``output`` then holds the
-    notebook up to and including the error, for inspection.
+    ``output`` is written only if every cell ran. ``env`` adds environment variables for the kernel.
+    Returns wall seconds. Raises ``nbclient.exceptions.CellExecutionError`` on the first failing
+    cell (the partial notebook is then saved under ``build/failed/``) and ``KeyboardInterrupt``
+    unchanged.
     """
+    import nbformat
+    from nbclient import NotebookClient
+
     path, output = Path(path), Path(output)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent.resolve())}})
     start = time.perf_counter()
     try:
         with _environment(CNNLAB_QUICK="1" if quick else "0", **(env or {})):
             client.execute()
-    finally:
-        write_text_atomic(output, nbformat.writes(nb))
+    except KeyboardInterrupt:
+        raise
+    except Exception:
+        failed = config.writable_path(config.ROOT / "build" / "failed" / path.name)
+        write_text_atomic(failed, nbformat.writes(nb))
+        raise
+    write_text_atomic(output, nbformat.writes(nb))
     return time.perf_counter() - start
+
+
+def _numbers(obj, prefix: str = "") -> dict:
+    if isinstance(obj, dict):
+        return {k: v for key, value in obj.items() for k, v in _numbers(value, f"{prefix}{key}.").items()}
+    if isinstance(obj, list):
+        return {k: v for i, value in enumerate(obj) for k, v in _numbers(value, f"{prefix}{i}.").items()}
+    return {prefix.rstrip("."): obj}
+
+
+def results_changes(before: dict, after: dict) -> list[str]:
+    """Lines ``file: key old -> new`` for values that changed beyond :data:`RELATIVE_NOISE`."""
+    lines = []
+    for name in sorted(set(before) | set(after)):
+        old, new = _numbers(before.get(name, {})), _numbers(after.get(name, {}))
+        for key in sorted(set(old) | set(new)):
+            a, b = old.get(key), new.get(key)
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+            if numeric and math.isclose(a, b, rel_tol=RELATIVE_NOISE, abs_tol=1e-12):
+                continue
+            if a != b:
+                lines.append(f"{name}: {key} {a!r} -> {b!r}")
+    return lines
+
+
+def _read_results(folder: Path) -> dict:
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        with contextlib.suppress(ValueError):
+            out[path.name] = json.loads(path.read_text())
+    return out
+
+
+def _status(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return f"FAILED: {type(err).__name__}" + (f": {lines[-1][:120]}" if lines else "")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--quick", action="store_true", help="CNNLAB_QUICK=1: small data, few epochs")
-    parser.add_argument("--out", type=Path, help="folder for executed copies (default: overwrite in place)")
+    parser.add_argument("--out", type=Path, help="folder for executed copies (default: overwrite in place; "
+                                                 "build/quick in quick mode)")
     args = parser.parse_args(argv)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # "Kernel is running over TCP"-style start-up notes
+    quick = args.quick or config.QUICK
+    out = args.out or (config.ROOT / "build" / "quick" if quick else None)
     env = {}
-    if args.out and "CNNLAB_RESULTS_DIR" not in os.environ:
-        env["CNNLAB_RESULTS_DIR"] = str((args.out / "results").resolve())
+    if out and "CNNLAB_RESULTS_DIR" not in os.environ:
+        env["CNNLAB_RESULTS_DIR"] = str((out / "results").resolve())
+    results_dir = Path(env.get("CNNLAB_RESULTS_DIR") or config.RESULTS_DIR)
+    before = _read_results(results_dir)
     rows, failed = [], 0
     for nb in args.notebooks:
-        output = args.out / nb.name if args.out else nb
-        print(f"executing {nb} ({'quick' if args.quick else 'full'} mode) -> {output}", flush=True)
+        output = config.writable_path(out / nb.name if out else nb)
+        print(f"executing {nb.name} ({'quick' if quick else 'full'} mode)", flush=True)
         start = time.perf_counter()
         try:
-            execute_notebook(nb, output, quick=args.quick, env=env)
-            status = "ok"
+            execute_notebook(nb, output, quick=quick, env=env)
+            status = "ok" if output == (out / nb.name if out else nb) else f"ok (written to {output})"
+        except KeyboardInterrupt:
+            print(f"interrupted: {nb.name} not changed")
+            rows.append((nb.name, time.perf_counter() - start, "interrupted (not changed)"))
+            failed = 130
+            break
         except Exception as err:  # report every notebook, then fail at the end
-            failed += 1
-            status = f"FAILED: {type(err).__name__}: {str(err).strip().splitlines()[-1][:120]}"
+            failed = failed or 1
+            status = _status(err)
         rows.append((nb.name, time.perf_counter() - start, status))
     width = max(len(r[0]) for r in rows)
     print(f"\n{'notebook':<{width}}  {'seconds':>8}  status")
     for name, seconds, status in rows:
         print(f"{name:<{width}}  {seconds:8.1f}  {status}")
-    return 1 if failed else 0
+    if not quick:
+        changes = results_changes(before, _read_results(results_dir) | _read_results(config.user_copy(results_dir)))
+        print("\nresults/: " + ("no changes beyond float noise" if not changes else f"{len(changes)} changes:"))
+        for line in changes:
+            print("  " + line)
+    return failed
 
 
 if __name__ == "__main__":

@@ -1,18 +1,5 @@
-"""Train a Keras model or load it from the weights cache.
-
-A cached model is stored as two files in ``config.WEIGHTS_DIR``:
-``<name>-<key>.weights.h5`` (weights) and ``<name>-<key>.history.json`` (per-epoch metrics and
-wall seconds). ``key`` hashes everything that determines the trained weights: the model
-architecture, the compile configuration (optimiser, loss, metrics), the training arguments,
-the seed and a fingerprint of the data (its bytes, or a caller's ``data_key`` for data computed in
-floating point, whose last bits can differ between CPUs). Both files are written atomically,
-weights first, so a run interrupted at any point leaves either a complete pair or nothing usable.
-The history file records the weights file's SHA-256, checked before loading, so a damaged file is
-never used.
-
-If the weights folder is not writable (a read-only checkout), new files go to its copy in the user
-cache folder (:func:`cnnlab.config.writable_path`) and lookups check both folders.
-"""
+"""Training helpers: a ``model.fit`` returning plain histories, callbacks that log during training, the
+digests that identify models and data in the weights cache (:mod:`cnnlab.experiment`)."""
 
 from __future__ import annotations
 
@@ -20,16 +7,13 @@ import hashlib
 import json
 import re
 import time
-import warnings
-from pathlib import Path
 from collections.abc import Callable
 
+from cnnlab import _quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
 import keras
 import numpy as np
 from keras.src.saving import saving_lib  # save_weights with objects_to_skip (not exposed publicly)
 
-from cnnlab import config
-from cnnlab.fileio import atomic_path, sha256_file, write_text_atomic
 
 
 def fingerprint(*arrays: np.ndarray) -> str:
@@ -54,31 +38,6 @@ def canonical_json(obj) -> str:
     for found in re.findall(r'"name": "([^"]*)"', text):
         names.setdefault(found, f"name_{len(names)}")
     return re.sub(r'"([^"]*)"', lambda m: f'"{names.get(m.group(1), m.group(1))}"', text)
-
-
-def data_identity(arrays: list[np.ndarray], data_key: str | None = None) -> str:
-    """What identifies the data in a cache key: the arrays' bytes, or ``data_key`` with their shapes,
-    dtypes and the bytes of the integer arrays (labels, which are exact on every CPU)."""
-    if data_key is None:
-        return fingerprint(*arrays)
-    if not isinstance(data_key, str) or not data_key.strip():
-        raise ValueError(f"data_key: expected a non-empty string describing how the data were made, got {data_key!r}")
-    exact = [a for a in arrays if np.issubdtype(np.asarray(a).dtype, np.integer)]
-    shapes = [f"{np.shape(a)}{np.asarray(a).dtype.str}" for a in arrays]
-    return f"{data_key}|{shapes}|{fingerprint(*exact)}"
-
-
-def cache_key(model: keras.Model, arrays: list[np.ndarray], training: dict, data_key: str | None = None) -> str:
-    """12 hex digits identifying a trained model: architecture, compile config, training args, data
-    (see :func:`data_identity`)."""
-    parts = {
-        "architecture": canonical_json(model.to_json()),
-        "compile": canonical_json(model.get_compile_config()),
-        "training": training,
-        "data": data_identity(arrays, data_key),
-    }
-    text = json.dumps(parts, sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def argmax_accuracy(probs: np.ndarray, y: np.ndarray) -> float:
@@ -111,7 +70,7 @@ class IterationLog(keras.callbacks.Callback):
     def __init__(self, train, test, *, every: int = 500, stop_at: int | None = None, batch_size: int = 1000,
                  score: Callable | None = None):
         super().__init__()
-        self.train_probe, self.test = _check_xy(train, "train"), _check_xy(test, "test")
+        self.train_probe, self.test = check_xy(train, "train"), check_xy(test, "test")
         for arg, value in (("every", every), ("batch_size", batch_size), ("stop_at", 1 if stop_at is None else stop_at)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{arg}: expected a positive int, got {value!r}")
@@ -167,6 +126,32 @@ def first_reaching(history: dict, threshold: float, key: str = "test_accuracy") 
     return {"iterations": int(history["iterations"][hits[0]]), "seconds": float(history["train_seconds"][hits[0]])}
 
 
+_KERAS_CALLBACK_FIELDS = {
+    "EarlyStopping": ("monitor", "min_delta", "patience", "mode", "baseline", "restore_best_weights", "start_from_epoch"),
+    "ReduceLROnPlateau": ("monitor", "factor", "patience", "min_delta", "mode", "cooldown", "min_lr"),
+    "TerminateOnNaN": (),
+}
+"""Keras callbacks that can change a training run, with every setting that does (others are refused)."""
+
+
+def callback_config(callback) -> dict:
+    """A callback's configuration as it enters the cache key: its ``cache_config()``, or every setting of
+    a known Keras callback. Any other callback is refused: keyed by its name alone, a changed setting
+    would silently load weights trained with the old one."""
+    if hasattr(callback, "cache_config"):
+        return callback.cache_config()
+    cls = type(callback)
+    fields = _KERAS_CALLBACK_FIELDS.get(cls.__name__) if cls.__module__.startswith("keras") else None
+    if fields is None:
+        raise ValueError(f"callbacks: expected Keras' {sorted(_KERAS_CALLBACK_FIELDS)} or a callback with a cache_config() "
+                         f"method returning its settings, got {cls.__name__}; add cache_config() so its settings enter the key")
+    return {"class": cls.__name__, **{f: _json_value(getattr(callback, f)) for f in fields}}
+
+
+def _json_value(value):
+    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall-clock seconds of each epoch in ``self.seconds``."""
 
@@ -180,7 +165,8 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def _check_xy(data, name: str) -> tuple[np.ndarray, np.ndarray]:
+def check_xy(data, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` as a pair of arrays of equal, non-zero length; ValueError naming ``name`` otherwise."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(f"{name}: expected a pair (x, y) of arrays, got {type(data).__name__}")
     x, y = (np.asarray(a) for a in data)
@@ -193,99 +179,6 @@ def _check_epochs_batch(epochs, batch_size) -> None:
     for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{arg}: expected a positive int, got {value!r}")
-
-
-def _load_cached(model: keras.Model, weights: Path, history: Path) -> dict | None:
-    """The cached history after loading ``weights`` into ``model``; None if missing; raises if unusable."""
-    if not (weights.exists() and history.exists()):
-        return None
-    record = json.loads(history.read_text())
-    expected = record.get("weights_sha256")  # absent in files written before checksums were recorded
-    if expected is not None and sha256_file(weights) != expected:
-        raise ValueError(f"SHA-256 does not match the one recorded in {history.name} (corrupt)")
-    with warnings.catch_warnings():  # older files hold optimiser slots; an unbuilt optimiser skips them
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model.load_weights(weights)
-    return record["history"]
-
-
-def _load_any(model: keras.Model, weights: Path, history: Path) -> tuple[dict | None, bool]:
-    """Try the cached pair in each of :func:`cnnlab.config.cached_paths`: (history or None, whether a file was refused)."""
-    refused = False
-    for w, h in zip(config.cached_paths(weights), config.cached_paths(history)):
-        try:
-            found = _load_cached(model, w, h)
-        except Exception as err:  # a truncated, corrupt or foreign file: report in one line, never use it
-            print(f"{w}: cached file unusable ({type(err).__name__}: {err}); not using it")
-            refused = True
-            continue
-        if found is not None:
-            return found, refused
-    return None, refused
-
-
-def fit_or_load(
-    build_fn: Callable[[], keras.Model],
-    data,
-    *,
-    name: str,
-    epochs: int,
-    batch_size: int,
-    validation_data=None,
-    seed: int = 0,
-    callbacks: tuple = (),
-    verbose: int = 2,
-    retrain: bool | None = None,
-    weights_dir: Path | None = None,
-    data_key: str | None = None,
-) -> tuple[keras.Model, dict]:
-    """Build a compiled model with ``build_fn()``, then load its cached weights or train it.
-
-    data, validation_data: ``(x, y)`` arrays. Training seeds everything with ``seed`` first.
-    ``callbacks`` enter the key by their ``cache_config()`` if they have one, else by class name
-    only (then pass fresh, equally configured ones).
-    ``data_key`` replaces the bytes of float data in the key by a description of how they were made
-    (source, recipe, version, seed) for data computed in floating point — generated or augmented
-    images, features of a pre-trained network — whose last bits differ between CPUs, so that weights
-    trained on one machine are found on another. It must change whenever the data would.
-    Returns ``(model, history)``; history maps each Keras metric (``loss``, ``val_accuracy``...)
-    to per-epoch floats and ``epoch_seconds`` to per-epoch wall time.
-    """
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ValueError(f"name: expected letters, digits, '_', '.', '-' (used in file names), got {name!r}")
-    _check_epochs_batch(epochs, batch_size)
-    x, y = _check_xy(data, "data")
-    arrays = [x, y] + (list(_check_xy(validation_data, "validation_data")) if validation_data is not None else [])
-    config.seed(seed)
-    model = build_fn()
-    if not isinstance(model, keras.Model) or not model.compiled:
-        raise ValueError("build_fn: expected a function returning a compiled keras.Model (call model.compile)")
-    training = {"epochs": epochs, "batch_size": batch_size, "seed": seed,
-                "callbacks": [cb.cache_config() if hasattr(cb, "cache_config") else type(cb).__name__ for cb in callbacks]}
-    key = cache_key(model, arrays, training, data_key)
-    folder = Path(weights_dir or config.WEIGHTS_DIR)
-    weights_path = folder / f"{name}-{key}.weights.h5"
-    history_path = folder / f"{name}-{key}.history.json"
-    retrain = config.RETRAIN if retrain is None else retrain
-    if not retrain:
-        history, refused = _load_any(model, weights_path, history_path)
-        if history is not None:
-            if verbose:
-                print(f"{name}: loaded cached weights {weights_path.name}")
-            return model, history
-        if refused:  # a failed load may have set some weights: start again from the seeded initialisation
-            config.seed(seed)
-            model = build_fn()
-
-    val = tuple(arrays[2:]) if validation_data is not None else None
-    history = train(model, (x, y), val, epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose)
-    weights_path = config.writable_path(weights_path)
-    with atomic_path(weights_path) as tmp:
-        save_model_weights(model, tmp)
-    record = {"name": name, "key": key, "training": training, "weights_sha256": sha256_file(weights_path),
-              "history": history}
-    write_text_atomic(weights_path.with_name(history_path.name), json.dumps(record, indent=1))
-    return model, history
 
 
 def save_model_weights(model: keras.Model, path: Path) -> None:
@@ -307,9 +200,9 @@ def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_
         raise ValueError(f"model: expected a compiled keras.Model, got {type(model).__name__}"
                          + (" (not compiled)" if isinstance(model, keras.Model) else ""))
     _check_epochs_batch(epochs, batch_size)
-    data = _check_xy(data, "data")
+    data = check_xy(data, "data")
     if validation_data is not None:
-        validation_data = _check_xy(validation_data, "validation_data")
+        validation_data = check_xy(validation_data, "validation_data")
     timer = EpochTimer()
     fitted = model.fit(*data, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
                        callbacks=[timer, *callbacks], verbose=verbose)
@@ -318,43 +211,3 @@ def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_
     for callback in callbacks:
         history.update(getattr(callback, "record", {}))
     return history
-
-
-def load_or_train_model(path: Path, build_fn: Callable[[], keras.Model], data, *, epochs: int, batch_size: int,
-                        validation_data=None, seed: int = 0, verbose: int = 2,
-                        retrain: bool | None = None) -> tuple[keras.Model, dict]:
-    """Load a whole saved model (``.keras``) like downloaded pre-trained weights, or train and save it.
-
-    For a model that stands for a fixed artefact (e.g. "the lecture network"): the file at
-    ``path`` is used as it is, whatever the code that built it; it is trained with ``build_fn``
-    only if missing, unreadable, or when retraining is asked for. Its history is kept beside it
-    in ``<stem>.history.json``. Both files are written atomically.
-    """
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"path: expected a .keras file, got {path.name!r}")
-    _check_epochs_batch(epochs, batch_size)
-    history_name = path.stem + ".history.json"
-    retrain = config.RETRAIN if retrain is None else retrain
-    for candidate in [] if retrain else config.cached_paths(path):
-        if not (candidate.exists() and candidate.with_name(history_name).exists()):
-            continue
-        try:
-            model = keras.models.load_model(candidate)
-            history = json.loads(candidate.with_name(history_name).read_text())["history"]
-        except Exception as err:
-            print(f"{candidate}: unusable ({type(err).__name__}: {err}); not using it")
-            continue
-        if verbose:
-            print(f"loaded {path.name} (trained earlier; CNNLAB_RETRAIN=1 trains it again)")
-        return model, history
-    config.seed(seed)
-    model = build_fn()
-    history = train(model, data, validation_data, epochs=epochs, batch_size=batch_size, verbose=verbose)
-    path = config.writable_path(path)
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-    record = {"name": path.stem, "training": {"epochs": epochs, "batch_size": batch_size, "seed": seed},
-              "history": history}
-    write_text_atomic(path.with_name(history_name), json.dumps(record, indent=1))
-    return model, history
