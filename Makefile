@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: run test quick report bench clean python-version
+.PHONY: run test lint quick report bench kernel clean python-version
 
 python-version:
 	@$(PY) -c 'import sys; v = sys.version_info; sys.exit(0) if v >= (3, 10) else sys.exit("cnnlab needs Python >= 3.10, but $(PY) is %d.%d; run e.g. make PY=python3.11 ..." % v[:2])'
@@ -24,6 +24,12 @@ run: $(STAMP)  ## execute every notebook in place, full mode (cached weights are
 
 test: $(STAMP)  ## unit tests, then every notebook in quick mode (executed copies in a temp dir)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff over the package, tests and benchmarks
+	$(BIN)/ruff check src tests benchmarks
+
+kernel: $(STAMP)  ## register .venv as the Jupyter kernel "cnnlab" (for your own Jupyter)
+	$(BIN)/python -m ipykernel install --user --name cnnlab --display-name "Python (cnnlab)"
 
 quick: $(STAMP)  ## every notebook in quick mode into build/quick, with a timing table
 	$(BIN)/python -m cnnlab.runner --quick --out build/quick $(NOTEBOOKS)

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from cnnlab import analysis, config, fileio, models, plots, results
+from cnnlab import analysis, config, experiment, fileio, models, plots, results
 from cnnlab import cache as cache_module
 from cnnlab import pretrained as pretrained_module
 from cnnlab import train as train_module
@@ -195,16 +195,16 @@ CASES = [
     case("models.rotation_cnn zero channels", models.rotation_cnn, channels=0, match="channels: expected a positive int, got 0"),
     case("models.p4_dense_classifier zero filters", models.p4_dense_classifier, filters=0, match="filters: expected a positive int, got 0"),
     case("models.deep_mlp zero depth", models.deep_mlp, depth=0, match="depth: expected a positive int, got 0"),
-    # cnnlab.train
-    case("train.fit_or_load name with space", train_module.fit_or_load, _tiny_compiled, XY, name="a b", epochs=1, batch_size=2,
+    # cnnlab.experiment and cnnlab.train
+    case("experiment.fit_or_load name with space", experiment.fit_or_load, _tiny_compiled, XY, name="a b", epochs=1, batch_size=2,
          match="name: expected letters, digits, '_', '.', '-' (used in file names), got 'a b'"),
-    case("train.fit_or_load zero epochs", train_module.fit_or_load, _tiny_compiled, XY, name="a", epochs=0, batch_size=2,
+    case("experiment.fit_or_load zero epochs", experiment.fit_or_load, _tiny_compiled, XY, name="a", epochs=0, batch_size=2,
          match="epochs: expected a positive int, got 0"),
-    case("train.fit_or_load float batch", train_module.fit_or_load, _tiny_compiled, XY, name="a", epochs=1, batch_size=2.5,
+    case("experiment.fit_or_load float batch", experiment.fit_or_load, _tiny_compiled, XY, name="a", epochs=1, batch_size=2.5,
          match="batch_size: expected a positive int, got 2.5"),
-    case("train.fit_or_load data not a pair", train_module.fit_or_load, _tiny_compiled, XY[0], name="a", epochs=1, batch_size=2,
+    case("experiment.fit_or_load data not a pair", experiment.fit_or_load, _tiny_compiled, XY[0], name="a", epochs=1, batch_size=2,
          match="data: expected a pair (x, y) of arrays, got ndarray"),
-    case("train.fit_or_load validation lengths", train_module.fit_or_load, _tiny_compiled, XY, name="a", epochs=1, batch_size=2,
+    case("experiment.fit_or_load validation lengths", experiment.fit_or_load, _tiny_compiled, XY, name="a", epochs=1, batch_size=2,
          validation_data=(XY[0], LABELS),
          match="validation_data: x and y need the same non-zero length: expected equal lengths, got 4 and 2"),
     case("train.train uncompiled", train_module.train, UNCOMPILED, XY, epochs=1, batch_size=2,
@@ -213,10 +213,10 @@ CASES = [
          match="data: expected a pair (x, y) of arrays, got tuple"),
     case("train.train zero batch", train_module.train, TINY, XY, epochs=1, batch_size=0,
          match="batch_size: expected a positive int, got 0"),
-    case("train.load_or_train_model h5 path", train_module.load_or_train_model, "m.h5", _tiny_compiled, XY, epochs=1, batch_size=2,
-         match="path: expected a .keras file, got 'm.h5'"),
-    case("train.load_or_train_model true epochs", train_module.load_or_train_model, "m.keras", _tiny_compiled, XY, epochs=True,
-         batch_size=2, match="epochs: expected a positive int, got True"),
+    case("experiment.fit_or_load NaN inputs", experiment.fit_or_load, _tiny_compiled, (np.full_like(XY[0], np.nan), XY[1]),
+         name="a", epochs=1, batch_size=2, match="data x: expected finite values, got"),
+    case("experiment.Experiment prefix with underscore", experiment.Experiment, "A_1",
+         match="prefix: expected letters and digits like 'A3', got 'A_1'"),
     # cnnlab.analysis
     case("analysis.param_counts not a model", analysis.param_counts, "cnn", match="model: expected a keras.Model, got str"),
     case("analysis.predict_classes zero batch", analysis.predict_classes, TINY, XY[0], 0,
@@ -261,6 +261,14 @@ CASES = [
     case("results.save list answers", results.save, "A1", {}, ["x"], "MNIST", match="answers: expected a dict, got list"),
     case("results.save empty source", results.save, "A1", {}, {}, " ",
          match="data_source: expected a non-empty description of the data, got ' '"),
+    case("results.save NaN metric", results.save, "A1", {"cnn": {"test_accuracy": float("nan")}}, {}, "MNIST",
+         match="record.metrics.cnn.test_accuracy: expected a finite number, got nan"),
+    case("results.save infinite answer", results.save, "A1", {}, {"ratio": [1.0, float("inf")]}, "MNIST",
+         match="record.answers.ratio[1]: expected a finite number, got inf"),
+    case("results.save object answer", results.save, "A1", {}, {"model": object()}, "MNIST",
+         match="record.answers.model: expected a number, string, list or dict, got object"),
+    case("results.save int key", results.save, "A1", {}, {"per_angle": {90: 0.5}}, "MNIST",
+         match="record.answers.per_angle: expected string keys, got 90 (int)"),
     case("results.table list", results.table, [1], match="metrics: expected a dict of dicts {model: {column: value}}, got list"),
     # cnnlab.pretrained
     case("pretrained.empty_vgg16 small", pretrained_module.empty_vgg16, (16, 16, 3),

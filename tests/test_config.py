@@ -15,6 +15,14 @@ def test_flag_parsing(monkeypatch):
         config._flag("CNNLAB_X")
 
 
+@pytest.mark.parametrize("typo, suggestion", [("CNNLAB_QIUCK", "CNNLAB_QUICK"), ("CNNLAB_RETRIAN", "CNNLAB_RETRAIN"),
+                                              ("CNNLAB_REQUIRE_CACHES", "CNNLAB_REQUIRE_CACHE")])
+def test_a_misspelled_variable_is_refused_with_the_closest_name(typo, suggestion):
+    with pytest.raises(ValueError, match=f"{typo} is not a cnnlab setting; did you mean {suggestion}"):
+        config.check_variables({typo: "1", "CNNLAB_QUICK": "1"})
+    config.check_variables({"CNNLAB_QUICK": "1", "OTHER_QIUCK": "1"})  # known names and other prefixes pass
+
+
 def test_paths_point_into_the_repository():
     assert (config.ROOT / "src" / "cnnlab").is_dir()
     assert config.DATA_DIR == config.ROOT / "data"

@@ -18,6 +18,14 @@ def test_training_curves_draw_train_and_validation():
     assert len(ax.lines) == 3 and ax.get_xlabel() == "epoch"
 
 
+def test_training_curves_label_train_and_validation_curves_as_such():
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
+    ax = plots.training_curves({"a": history}, "loss")
+    assert [line.get_label() for line in ax.lines] == ["a (train)", "a (validation)"]
+    ax = plots.training_curves({"a": history}, "val_loss")
+    assert [line.get_label() for line in ax.lines] == ["a (validation)"] and ax.lines[0].get_linestyle() == "--"
+
+
 def test_training_curves_name_the_missing_metric():
     with pytest.raises(ValueError, match="no 'loss'"):
         plots.training_curves({"a": {"accuracy": [0.5]}}, "loss")

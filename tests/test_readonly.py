@@ -1,14 +1,14 @@
 """Read-only checkout: committed files are read in place, new files go to the user cache folder."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cnnlab import config, results
 from cnnlab.cache import cached_arrays
-from cnnlab.models import compile_classifier, dense_classifier
-from cnnlab.train import fit_or_load
+from cnnlab.experiment import fit_or_load
 
 
 @pytest.fixture
@@ -34,19 +34,9 @@ def read_only(tmp_path):
         folder.chmod(0o755)
 
 
-def build():
-    return compile_classifier(dense_classifier((4, 4, 1), hidden=(8,), n_classes=2))
-
-
-@pytest.fixture
-def data():
-    rng = np.random.default_rng(0)
-    x = rng.random((64, 4, 4, 1), dtype=np.float32)
-    return x, (x.sum(axis=(1, 2, 3)) > 8).astype(np.int64)
-
-
-def fit(data, folder, **kwargs):
-    return fit_or_load(build, data, **(dict(name="tiny", epochs=1, batch_size=16, verbose=1, weights_dir=folder) | kwargs))
+def fit(build, data, folder, **kwargs):
+    args = dict(name="tiny", epochs=1, batch_size=16, verbose=1, weights_dir=folder, keep_weights=True) | kwargs
+    return fit_or_load(build, data, **args).history
 
 
 def test_user_cache_folder_follows_the_environment(monkeypatch, tmp_path):
@@ -64,29 +54,29 @@ def test_writable_folders_are_used_as_they_are(user_cache, tmp_path, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_committed_weights_load_from_a_read_only_folder(user_cache, read_only, tmp_path, data, capsys):
+def test_committed_weights_load_from_a_read_only_folder(user_cache, read_only, tmp_path, build, data, capsys):
     weights = tmp_path / "weights"
-    _, history = fit(data, weights)  # "committed" while still writable
+    history = fit(build, data, weights)  # "committed" while still writable
     committed = sorted(p.name for p in weights.iterdir())
     read_only(weights)
     capsys.readouterr()
-    _, again = fit(data, weights)
+    again = fit(build, data, weights)
     assert again == history
     out = capsys.readouterr().out
-    assert "loaded cached weights" in out and "not writable" not in out
+    assert "tiny: loaded" in out and "not writable" not in out
     assert sorted(p.name for p in weights.iterdir()) == committed and not user_cache.exists()
 
 
-def test_new_weights_go_to_the_user_cache_and_are_found_there(user_cache, read_only, tmp_path, data, capsys):
+def test_new_weights_go_to_the_user_cache_and_are_found_there(user_cache, read_only, tmp_path, build, data, capsys):
     weights = read_only(tmp_path / "weights")
-    _, history = fit(data, weights)
+    history = fit(build, data, weights)
     out = capsys.readouterr().out
     assert out.count("is not writable") == 1 and str(user_cache) in out
     assert list(weights.iterdir()) == []
     copy = config.user_copy(weights)
-    assert len(list(copy.glob("tiny-*.weights.h5"))) == 1 and len(list(copy.glob("tiny-*.history.json"))) == 1
-    _, again = fit(data, weights)
-    assert again == history and "loaded cached weights" in capsys.readouterr().out
+    assert sorted(p.name for p in copy.iterdir()) == ["tiny.json", "tiny.weights.h5"]
+    again = fit(build, data, weights)
+    assert again == history and "tiny: loaded" in capsys.readouterr().out
 
 
 def test_a_read_only_parent_counts_too(user_cache, read_only, tmp_path):
@@ -106,3 +96,47 @@ def test_feature_cache_and_results_fall_back(user_cache, read_only, tmp_path, ca
     record = json.loads((config.user_copy(results_dir) / "A0_demo.json").read_text())
     assert record["metrics"]["m"]["test_accuracy"] == 0.5
     assert capsys.readouterr().out.count("is not writable") == 2
+
+
+def _as_unprivileged_user() -> list[str] | None:
+    """A command prefix that runs as a user for whom permission bits are real, or None."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] if setpriv else None
+
+
+def test_a_really_unwritable_checkout_falls_back_for_a_user_who_cannot_write():
+    """Not simulated: the results folder is unwritable for the user running the code (root ignores
+    permission bits, so as root the code runs as the user 'nobody')."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    prefix = _as_unprivileged_user()
+    if prefix is None:
+        pytest.skip("running as root without setpriv: cannot make a folder unwritable for this process")
+    top = Path(tempfile.mkdtemp(prefix="cnnlab-readonly-"))  # pytest's tmp_path is private to root
+    try:
+        results_dir, cache = top / "results", top / "cache"
+        results_dir.mkdir()
+        cache.mkdir()
+        top.chmod(0o755)
+        cache.chmod(0o777)
+        results_dir.chmod(0o555)
+        script = ("from cnnlab import results; results.save('A0_demo', {'m': {'test_accuracy': 0.5}}, {}, 'test data', "
+                  f"results_dir={str(results_dir)!r})")
+        env = {"CNNLAB_CACHE_DIR": str(cache), "HOME": str(cache), "PATH": "/usr/bin:/bin"}
+        done = subprocess.run([*prefix, sys.executable, "-c", script], env=env, capture_output=True, text=True)
+        if done.returncode and "cnnlab" not in done.stderr:
+            pytest.skip(f"the unprivileged user cannot run this Python: {done.stderr.strip().splitlines()[-1:]}")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("is not writable") == 1 and list(results_dir.iterdir()) == []
+        saved = cache / "external" / Path(*results_dir.parts[1:]) / "A0_demo.json"
+        assert json.loads(saved.read_text())["metrics"]["m"]["test_accuracy"] == 0.5
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -17,10 +17,19 @@ def test_save_writes_the_conventions_schema(tmp_path, monkeypatch):
     assert on_disk["answers"]["curve"] == [0, 1, 2]
 
 
-def test_stand_in_is_flagged_and_announced(tmp_path, capsys):
+def test_stand_in_is_flagged_but_not_announced_again(tmp_path, capsys):
     record = results.save("C2_x", {}, {}, "generated digits", stand_in=True, results_dir=tmp_path)
-    assert record["data"]["stand_in"] is True
-    assert "STAND-IN DATA" in capsys.readouterr().out and "STAND-IN" in record["data"]["banner"]
+    assert record["data"]["stand_in"] is True and "STAND-IN" in record["data"]["banner"]
+    assert capsys.readouterr().out == ""  # the loader announces the stand-in once; saving does not repeat it
+
+
+def test_saved_file_is_strict_json(tmp_path):
+    results.save("A1_x", {"m": {"acc": np.float32(0.5), "curve": np.arange(3)}}, {}, "MNIST", results_dir=tmp_path)
+    text = (tmp_path / "A1_x.json").read_text()
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))["metrics"]["m"]["curve"] == [0, 1, 2]
+    with pytest.raises(ValueError, match="record.metrics.m.acc: expected a finite number, got nan"):
+        results.save("A1_x", {"m": {"acc": np.float64("nan")}}, {}, "MNIST", results_dir=tmp_path)
+    assert "nan" not in (tmp_path / "A1_x.json").read_text().lower()  # the earlier file is left as it was
 
 
 @pytest.mark.parametrize("args, match", [

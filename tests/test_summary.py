@@ -2,31 +2,47 @@ import json
 
 import pytest
 
-from cnnlab import summary
+from cnnlab import config, summary
 
 
 def write(folder, notebook, record):
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{notebook}.json").write_text(json.dumps(record))
 
 
-def test_rows_compare_measured_values_with_numbers_and_other_metrics(tmp_path):
-    write(tmp_path, "A3_rotated_mnist", {"mode": "full", "data": {"source": "MNIST", "stand_in": False},
-                                         "metrics": {"p4cnn": {"test_accuracy": 0.97}, "cnn": {"test_accuracy": 0.98},
-                                                     "dense100": {"test_accuracy": 0.5}, "p4_dense": {"test_accuracy": 0.6}},
-                                         "answers": {"matmul_max_abs_error": 2e-7, "invariance_max_abs_error": 1e-7}})
-    table = {r["item"]: r for r in summary.rows(tmp_path)}
-    assert table["P4-CNN vs CNN of similar size"]["met"] == "**no**"
-    assert table["A3.4 layer == explicit matrix product"]["met"] == "yes"
-    assert table["A3.3 dense 100, rotated MNIST"]["met"] == "" and table["A3.3 dense 100, rotated MNIST"]["measured"] == "0.5000"
-    assert all(r["notebook"] == "A3_rotated_mnist" for r in table.values())
+def test_sheet_numbers_are_checked_and_results_listed_without_targets(tmp_path):
+    write(tmp_path, "D1_fc_vs_cnn_mnist4000", {"mode": "full", "data": {"source": "MNIST", "stand_in": False},
+                                               "metrics": {"fc": {"params": 420_260, "val_accuracy": 0.9},
+                                                           "cnn2": {"params": 695_971, "test_accuracy": 0.98},
+                                                           "cnn1": {"val_accuracy": 0.95}}, "answers": {}})
+    records = summary.read_results(tmp_path)
+    checks = {r["metric"]: r["matches"] for r in summary.sheet_rows(records)}
+    assert checks == {"metrics.fc.params": "yes", "metrics.cnn2.params": "**no**"}
+    text = summary.markdown(records)
+    assert "| 0.9800 |" in text and "target" not in text and ">=" not in text
 
 
-def test_stand_in_sources_are_flagged(tmp_path):
-    write(tmp_path, "D2_vgg16_transfer_faces", {"mode": "quick", "data": {"source": "generated faces", "stand_in": True},
-                                                "metrics": {"vgg_head_8": {"test_accuracy": 0.9}}, "answers": {}})
-    text = summary.markdown(summary.rows(tmp_path))
-    assert "**Stand-in data** in D2_vgg16_transfer_faces: generated faces" in text
-    assert "| — |" in text  # the 40-people metric is missing
+def test_stand_in_numbers_say_so_in_their_row(tmp_path):
+    write(tmp_path, "C2_svhn", {"mode": "full", "data": {"source": "generated house numbers", "stand_in": True},
+                                "metrics": {"svhn_cnn": {"test_accuracy": 0.9}}, "answers": {}})
+    (row,) = [line for line in summary.markdown(summary.read_results(tmp_path)).splitlines() if "svhn_cnn" in line]
+    assert "0.9000 (stand-in)" in row and "stand-in: generated house numbers" in row
+
+
+def test_results_written_from_a_read_only_checkout_are_read_too(tmp_path, monkeypatch, own_user_cache):
+    committed = tmp_path / "results"
+    write(committed, "B5_two_digit_sum", {"metrics": {"direct": {"sum_accuracy": 0.5}}})
+    write(config.user_copy(committed), "C2_svhn", {"metrics": {"svhn_cnn": {"test_accuracy": 0.7}}})
+    assert sorted(summary.read_results(committed)) == ["B5_two_digit_sum", "C2_svhn"]
+
+
+def test_every_row_resolves_in_the_committed_results():
+    """No silent '—': each row's metric exists in its notebook's committed results file."""
+    records = summary.read_results(config.ROOT / "results")
+    wanted = [(nb, path) for nb, _, path, *_ in summary.SHEET_NUMBERS + summary.RESULTS]
+    missing = [f"{nb}: {path}" for nb, path in wanted if summary.lookup(records.get(nb, {}), path) is None]
+    assert missing == []
+    assert all(r["matches"] == "yes" for r in summary.sheet_rows(records))
 
 
 def test_readme_table_is_replaced_between_markers(tmp_path):

@@ -8,7 +8,6 @@ import os
 import shutil
 from pathlib import Path
 
-from cnnlab import config
 from cnnlab.fileio import sha256_file
 
 

@@ -147,6 +147,12 @@ def cached_paths(path: str | os.PathLike) -> list[Path]:
     return [path] if copy == path.resolve() else [path, copy]
 
 
+def newest_copy(path: str | os.PathLike) -> Path:
+    """The most recently written of ``path`` and its :func:`user_copy` (``path`` itself if neither exists)."""
+    found = [p for p in cached_paths(path) if p.exists()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else Path(path)
+
+
 def seed(n: int) -> None:
     """Seed Python's ``random``, numpy's global generator and Keras (and its backend)."""
     if not isinstance(n, (int, np.integer)) or n < 0:

@@ -222,7 +222,7 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
         reason = f"its record has no scores for {missing} and its weights are not kept"
     elif record is None:
         if _weights_candidates(name, folder) and not config.RETRAIN:
-            raise ValueError(f"{name}: a weights file exists but its history record {name}.json is missing; restore it "
+            raise ValueError(f"{name}: a weights file exists but its history record {name}.json is missing or unreadable; restore it "
                              f"(`git checkout weights/{name}.json`) or delete the weights file to train again")
         reason = "no cached run"
     elif config.RETRAIN:

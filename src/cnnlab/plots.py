@@ -11,7 +11,9 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
                     title: str | None = None):
     """One line per model for ``metric`` (solid: training, dashed: validation ``val_<metric>``).
 
-    histories: ``{label: history}`` as returned by ``cnnlab.train.fit_or_load``. Returns the axes.
+    A ``metric`` that is itself a validation one (``val_loss``) is drawn dashed and labelled
+    "(validation)". histories: ``{label: history}``, e.g. ``run.history`` of
+    :meth:`cnnlab.experiment.Experiment.fit`. Returns the axes.
     """
     if not histories:
         raise ValueError(f"histories: expected at least one {{label: history}}, got {histories!r}")
@@ -21,6 +23,9 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
             raise ValueError(f"histories[{label!r}]: expected the metric {metric!r}, got no {metric!r} among {sorted(history)}")
         color = f"C{i % 10}"
         epochs = np.arange(1, len(history[metric]) + 1)
+        if metric.startswith("val_"):
+            ax.plot(epochs, history[metric], color=color, ls="--", label=f"{label} (validation)")
+            continue
         ax.plot(epochs, history[metric], color=color, label=f"{label} (train)")
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], color=color, ls="--", label=f"{label} (validation)")

@@ -110,10 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--out", type=Path, default=config.ROOT / "report", help="folder of the HTML exports")
-    parser.add_argument("--summary", type=Path, default=config.ROOT / "results" / "SUMMARY.md")
+    parser.add_argument("--summary", type=Path, help="default: results/SUMMARY.md (or its copy written from a "
+                                                     "read-only checkout, if newer)")
     args = parser.parse_args(argv)
+    summary = args.summary or config.newest_copy(config.ROOT / "results" / "SUMMARY.md")
     notebooks = args.notebooks or sorted((config.ROOT / "notebooks").glob("*.ipynb"))
-    print(f"wrote {write_index(notebooks, args.out, args.summary)}")
+    print(f"wrote {write_index(notebooks, config.writable_dir(args.out), summary)}")
     return 0
 
 

@@ -49,13 +49,14 @@ def _environment(**values: str):
                 os.environ[k] = v
 
 
-def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 3600, env: dict | None = None) -> float:
+def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 3600, env: dict | None = None,
+                     failed_dir: Path | None = None) -> float:
     """Run every cell of ``path`` (working directory: its folder) and save the result to ``output``.
 
     ``output`` is written only if every cell ran. ``env`` adds environment variables for the kernel.
     Returns wall seconds. Raises ``nbclient.exceptions.CellExecutionError`` on the first failing
-    cell (the partial notebook is then saved under ``build/failed/``) and ``KeyboardInterrupt``
-    unchanged.
+    cell (the partial notebook is then saved in ``failed_dir``, default ``build/failed/``) and
+    ``KeyboardInterrupt`` unchanged.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -71,7 +72,7 @@ def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 36
     except KeyboardInterrupt:
         raise
     except Exception:
-        failed = config.writable_path(config.ROOT / "build" / "failed" / path.name)
+        failed = config.writable_path(Path(failed_dir or config.ROOT / "build" / "failed") / path.name)
         write_text_atomic(failed, nbformat.writes(nb))
         raise
     write_text_atomic(output, nbformat.writes(nb))

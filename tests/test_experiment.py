@@ -1,0 +1,245 @@
+"""The weights cache: keys that see every setting, records that verify their weights, and the
+Experiment helper notebooks use."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from cnnlab import config, experiment
+from cnnlab.experiment import CacheMiss, Experiment, cache_key, fit_or_load, key_parts
+from cnnlab.train import IterationLog
+
+
+def fit(build, data, folder, **kwargs):
+    args = dict(name="tiny", epochs=2, batch_size=16, verbose=0, weights_dir=folder) | kwargs
+    return fit_or_load(build, data, **args)
+
+
+def record(folder, name="tiny"):
+    return json.loads((folder / f"{name}.json").read_text())
+
+
+def flip_one_bit(path):
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01  # same size: only the checksum can tell
+    path.write_bytes(bytes(raw))
+
+
+def test_golden_key_of_a_fixed_model_data_and_training():
+    """A dependency upgrade that changes keys fails here instead of silently retraining every model."""
+    config.seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) / 12
+    y = np.array([0, 1, 0, 1])
+    training = {"epochs": 3, "batch_size": 2, "seed": 0,
+                "callbacks": [experiment.callback_config(keras.callbacks.EarlyStopping(patience=2))]}
+    assert cache_key(key_parts(model, [x, y], training)) == "1d0ffea43647"
+
+
+def test_first_call_trains_and_records_the_second_loads(build, data, tmp_path, capsys):
+    run = fit(build, data, tmp_path, evaluate={"test": data})
+    assert len(run.history["loss"]) == 2 and run.scores["test"]["accuracy"] == pytest.approx(
+        float(np.mean(run.model.predict(data[0], verbose=0).argmax(1) == data[1])))
+    saved = record(tmp_path)
+    assert saved["parts"]["training"] == {"epochs": 2, "batch_size": 16, "seed": 0, "callbacks": []}
+    assert len(saved["weights_sha256"]) == 64 and saved["evaluation"]["test"]["accuracy"] == run.scores["test"]["accuracy"]
+    again = fit(build, data, tmp_path, evaluate={"test": data}, verbose=1)
+    assert again.history == run.history and again.scores == run.scores
+    assert "tiny: loaded" in capsys.readouterr().out
+    for a, b in zip(run.model.get_weights(), again.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_score_only_models_keep_their_weights_out_of_the_folder(build, data, tmp_path, own_user_cache):
+    folder = tmp_path / "weights"
+    fit(build, data, folder, evaluate={"test": data})
+    assert sorted(p.name for p in folder.iterdir()) == ["tiny.json"]
+    assert len(list(own_user_cache.rglob("tiny.weights.h5"))) == 1
+    kept = tmp_path / "kept"
+    fit(build, data, kept, keep_weights=True)
+    assert sorted(p.name for p in kept.iterdir()) == ["tiny.json", "tiny.weights.h5"]
+
+
+def test_a_record_without_its_weights_still_gives_its_scores(build, data, tmp_path, own_user_cache):
+    first = fit(build, data, tmp_path, evaluate={"test": data})
+    for p in own_user_cache.rglob("*.weights.h5"):
+        p.unlink()
+    again = fit(build, data, tmp_path, evaluate={"test": data}, verbose=1)
+    assert again.scores == first.scores and again.params == first.params
+    with pytest.raises(ValueError, match="only its scores are kept"):
+        again.model  # noqa: B018
+
+
+@pytest.mark.parametrize("change", [
+    dict(epochs=1), dict(seed=1), dict(batch_size=8),
+    dict(callbacks=(keras.callbacks.EarlyStopping(monitor="loss", patience=1),)),
+])
+def test_every_training_setting_changes_the_key(build, data, tmp_path, change):
+    fit(build, data, tmp_path)
+    key = record(tmp_path)["key"]
+    fit(build, data, tmp_path, **change)
+    assert record(tmp_path)["key"] != key
+
+
+@pytest.mark.parametrize("setting", ["patience", "min_delta", "monitor", "mode", "restore_best_weights", "start_from_epoch"])
+def test_every_early_stopping_setting_enters_the_key(setting):
+    base = dict(monitor="loss", patience=1, min_delta=0.0, mode="auto", restore_best_weights=False, start_from_epoch=0)
+    other = {"patience": 2, "min_delta": 0.1, "monitor": "accuracy", "mode": "min", "restore_best_weights": True,
+             "start_from_epoch": 1}
+    a = experiment.callback_config(keras.callbacks.EarlyStopping(**base))
+    b = experiment.callback_config(keras.callbacks.EarlyStopping(**(base | {setting: other[setting]})))
+    assert a != b
+
+
+def test_a_callback_the_key_cannot_describe_is_refused(build, data, tmp_path):
+    class Mystery(keras.callbacks.Callback):
+        pass
+
+    with pytest.raises(ValueError, match="callbacks: expected .* got Mystery; add cache_config"):
+        fit(build, data, tmp_path, callbacks=(Mystery(),))
+    with pytest.raises(ValueError, match="got LambdaCallback"):
+        fit(build, data, tmp_path, callbacks=(keras.callbacks.LambdaCallback(),))
+
+
+def test_iteration_log_settings_enter_the_key(build, data, tmp_path):
+    fit(build, data, tmp_path, callbacks=(IterationLog(data, data, every=2),))
+    key = record(tmp_path)["key"]
+    fit(build, data, tmp_path, callbacks=(IterationLog(data, data, every=3),))
+    assert record(tmp_path)["key"] != key
+
+
+def test_a_recipe_stands_for_the_float_bytes_but_not_for_labels_or_shapes(build, data, tmp_path, capsys):
+    x, y = data
+    fit(build, data, tmp_path, recipe="recipe v1")
+    fit(build, (x + 1e-7, y), tmp_path, recipe="recipe v1", verbose=1)    # last-bit differences: loaded
+    assert "tiny: loaded" in capsys.readouterr().out
+    for changed in [dict(data=(x, 1 - y)), dict(data=(x[:32], y[:32])), dict(recipe="recipe v2")]:
+        fit(build, **({"data": data, "recipe": "recipe v1"} | changed), folder=tmp_path, verbose=1)
+        assert "tiny: training" in capsys.readouterr().out
+
+
+def test_require_cache_raises_naming_what_changed(build, data, tmp_path, monkeypatch):
+    fit(build, data, tmp_path)
+    monkeypatch.setattr(config, "REQUIRE_CACHE", True)
+    monkeypatch.setattr(config, "QUICK", False)
+    fit(build, data, tmp_path)  # a hit needs no training
+    with pytest.raises(CacheMiss, match=r"tiny: the cached run differs: training.epochs 2 -> 3.*REQUIRE_CACHE"):
+        fit(build, data, tmp_path, epochs=3)
+    with pytest.raises(CacheMiss, match="other: no cached run"):
+        fit(build, data, tmp_path, name="other")
+
+
+def test_a_flipped_bit_in_the_weights_is_refused_in_one_line(build, data, tmp_path):
+    fit(build, data, tmp_path, keep_weights=True)
+    flip_one_bit(tmp_path / "tiny.weights.h5")
+    with pytest.raises(ValueError, match=r"^tiny: tiny.weights.h5 does not match the SHA-256 in its history record"):
+        fit(build, data, tmp_path, keep_weights=True)
+
+
+def test_a_record_without_a_checksum_is_not_trusted(build, data, tmp_path):
+    fit(build, data, tmp_path, keep_weights=True)
+    saved = record(tmp_path)
+    del saved["weights_sha256"]
+    (tmp_path / "tiny.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="has no weights_sha256"):
+        fit(build, data, tmp_path, keep_weights=True)
+
+
+def test_weights_without_their_record_are_never_overwritten(build, data, tmp_path):
+    fit(build, data, tmp_path, keep_weights=True)
+    before = (tmp_path / "tiny.weights.h5").read_bytes()
+    (tmp_path / "tiny.json").unlink()
+    with pytest.raises(ValueError, match="its history record tiny.json is missing"):
+        fit(build, data, tmp_path, keep_weights=True)
+    assert (tmp_path / "tiny.weights.h5").read_bytes() == before
+
+
+def test_an_unreadable_record_is_reported_and_its_weights_kept(build, data, tmp_path, capsys):
+    fit(build, data, tmp_path, keep_weights=True)
+    (tmp_path / "tiny.json").write_text('{"key": ')
+    with pytest.raises(ValueError, match="its history record tiny.json is missing or unreadable"):
+        fit(build, data, tmp_path, keep_weights=True)
+    assert "tiny: history record unreadable" in capsys.readouterr().out
+    (tmp_path / "tiny.weights.h5").unlink()
+    fit(build, data, tmp_path)  # nothing left to protect: trains and writes a new record
+    assert "key" in record(tmp_path)
+
+
+@pytest.mark.parametrize("xy, match", [
+    ((np.full((4, 4, 4, 1), np.nan, np.float32), np.zeros(4, np.int64)), "data x: expected finite values, got 64 NaN"),
+    ((np.zeros((4, 4, 4, 1), np.float32), np.array([0, 1, 2, 1])), r"data y: expected labels in \[0, 2\).*from 0 to 2"),
+    ((np.zeros((4, 4, 4, 1), np.float32), np.array([0, -1, 0, 1])), r"data y: expected labels in \[0, 2\)"),
+])
+def test_bad_training_data_is_refused_before_training(build, tmp_path, xy, match):
+    with pytest.raises(ValueError, match=match):
+        fit(build, xy, tmp_path)
+    assert not (tmp_path / "tiny.json").exists()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(name="a b"), "name: expected letters"),
+    (dict(epochs=0), "epochs: expected a positive int"),
+    (dict(batch_size=2.5), "batch_size: expected a positive int"),
+    (dict(validation_data=(np.zeros((3, 4, 4, 1)), np.zeros(2))), "validation_data: x and y need the same"),
+    (dict(recipe=" "), "recipe: expected a non-empty string"),
+])
+def test_bad_arguments_are_rejected(build, data, tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fit(build, data, tmp_path, **kwargs)
+
+
+def test_an_uncompiled_model_is_rejected(data, tmp_path):
+    from cnnlab.models import dense_classifier
+
+    with pytest.raises(ValueError, match="build_fn: expected a function returning a compiled"):
+        fit(lambda: dense_classifier((4, 4, 1)), data, tmp_path)
+
+
+class Interrupt(keras.callbacks.Callback):
+    def cache_config(self):
+        return {"class": "Interrupt"}
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_interrupted_training_leaves_no_files(build, data, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        fit(build, data, tmp_path, callbacks=(Interrupt(),))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_retrain_forces_training(build, data, tmp_path, monkeypatch):
+    first = fit(build, data, tmp_path)
+    monkeypatch.setattr(config, "RETRAIN", True)
+    again = fit(build, data, tmp_path)
+    assert again.history["epoch_seconds"] != first.history["epoch_seconds"]
+    assert again.history["loss"] == pytest.approx(first.history["loss"], rel=1e-4)  # same seed, same training
+
+
+def test_cached_weights_leave_out_the_optimiser_state(build, data, tmp_path):
+    import h5py
+
+    fit(build, data, tmp_path, keep_weights=True)
+    with h5py.File(tmp_path / "tiny.weights.h5") as f:
+        assert "layers" in f and "optimizer" not in f
+
+
+def test_experiment_prefixes_names_compiles_and_decays_along_a_cosine(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "WEIGHTS_DIR", tmp_path)
+    exp = Experiment("T0", seed=3, batch_size=16, learning_rate=0.01, verbose=0)
+    net = lambda: keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])  # noqa: E731
+    run = exp.fit("net", net, data, data, epochs=2, cosine=True, evaluate={"test": data})
+    saved = record(tmp_path, "T0_net")
+    schedule = saved["parts"]["compile"]["optimizer"]["config"]["learning_rate"]["config"]
+    assert schedule["decay_steps"] == 2 * 4 and schedule["initial_learning_rate"] == pytest.approx(0.01)
+    assert saved["parts"]["training"]["seed"] == 3 and run.params == 34
+    assert run.metrics() == {"test_accuracy": run.scores["test"]["accuracy"], "params": 34, "epochs": 2,
+                             "val_accuracy": run.history["val_accuracy"][-1]}
+    with pytest.raises(ValueError, match="split: expected one of the evaluated splits"):
+        run.metrics("valid")
+    with pytest.raises(ValueError, match="prefix: expected letters and digits"):
+        Experiment("A 1")
