@@ -144,6 +144,28 @@ def test_prepare_file_reads_common_formats(tmp_path, some_digits):
     assert np.abs(prepare_file(tmp_path / "palette.png") - prepare(image)).mean() < 0.03
 
 
+def test_a_36_megapixel_photo_is_shrunk_before_it_becomes_float(tmp_path, some_digits):
+    import tracemalloc
+
+    image = photo(some_digits[0][2])
+    big = Image.fromarray(image).resize((340 * 16, 420 * 16), Image.NEAREST)  # 36.6 megapixels, 110 MB as uint8 RGB
+    big.save(tmp_path / "big.jpg", quality=90)
+    tracemalloc.start()
+    out = prepare_file(tmp_path / "big.jpg")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 150e6, f"peak {peak / 1e6:.0f} MB of Python/numpy memory"  # float64 of the full photo: 864 MB
+    assert np.abs(out - prepare(image)).mean() < 0.03
+
+
+def test_a_16_bit_file_holding_8_bit_values_is_read_by_its_range(tmp_path, some_digits):
+    grey = photo(some_digits[0][2], rgb=False)
+    Image.fromarray(grey.astype(np.uint16)).save(tmp_path / "d16.png")
+    with Image.open(tmp_path / "d16.png") as img:
+        assert img.mode.startswith("I") and np.asarray(img).max() <= 255
+    assert np.abs(prepare_file(tmp_path / "d16.png") - prepare(grey)).mean() < 1e-6
+
+
 def test_prepare_file_errors_start_with_the_path(tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("not a picture")

@@ -42,13 +42,14 @@ MIN_SIDE = 8
 
 def _unit_range(a: np.ndarray) -> np.ndarray:
     """Any numeric array -> float64 in [0, 1]: bool and 0/1 integers as they are, uint8 / 255,
-    uint16 / 65535, floats kept if in [0, 1], other values in [0, 255] / 255, else min-max scaled."""
+    uint16 / 65535 (/ 255 if no value exceeds 255), floats kept if in [0, 1], other values in [0, 255] / 255,
+    else min-max scaled."""
     if a.dtype == bool or (np.issubdtype(a.dtype, np.integer) and a.min() >= 0 and a.max() <= 1):
         return a.astype(np.float64)
     if a.dtype == np.uint8:
         return a / 255.0
-    if a.dtype == np.uint16:
-        return a / 65535.0
+    if a.dtype == np.uint16:  # a 16-bit file holding 8-bit values (some scanners, PNG converters) is read as 8-bit
+        return a / (255.0 if a.max() <= 255 else 65535.0)
     floating = np.issubdtype(a.dtype, np.floating)
     a = a.astype(np.float64)
     lo, hi = a.min(), a.max()
@@ -229,6 +230,18 @@ def prepare(image, *, thicken: bool = True) -> np.ndarray:
     return _frame(_ink(grey), thicken)[..., None]
 
 
+def _shrink(img, max_side: int):
+    """A Pillow image reduced by an integer factor (box filter) so its longer side is at most
+    ``2 * max_side``, before any conversion to float: a 36-megapixel photo never becomes a 2 GB array.
+    ``prepare`` then reduces it to ``max_side`` by block means, as for an array input."""
+    factor = max(img.size) // (2 * max_side)
+    if factor < 2:
+        return img
+    if img.mode in ("1", "I;16"):  # modes Image.reduce does not take: widen first (still integers, no float copy)
+        img = img.convert("L" if img.mode == "1" else "I")
+    return img.reduce(factor)
+
+
 def prepare_file(path, *, thicken: bool = True) -> np.ndarray:
     """Read an image file (anything Pillow opens; EXIF rotation applied) and :func:`prepare` it.
 
@@ -246,6 +259,7 @@ def prepare_file(path, *, thicken: bool = True) -> np.ndarray:
             img = ImageOps.exif_transpose(img)
             if img.mode in ("P", "PA") or (img.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "I;16", "F")):
                 img = img.convert("RGBA" if "transparency" in img.info or img.mode.endswith("A") else "RGB")
+            img = _shrink(img, WORK_SIDE)
             array = np.asarray(img)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as err:
         raise ValueError(f"{path}: not an image file ({type(err).__name__}: {err})") from None
