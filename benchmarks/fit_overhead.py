@@ -1,4 +1,4 @@
-"""Wall time of ``cnnlab.train.fit_or_load`` (retrain=True) relative to a bare ``model.fit``.
+"""Wall time of ``cnnlab.experiment.fit_or_load`` (retraining) relative to a bare ``model.fit``.
 
 Both train the same small CNN (``conv_classifier`` with 8 and 16 filters) on the same 10,000
 random 28x28 images for 2 epochs from the same seed; ``fit_or_load`` adds the cache key (model
@@ -26,7 +26,8 @@ import numpy as np
 
 from cnnlab import config
 from cnnlab.models import compile_classifier, conv_classifier
-from cnnlab.train import cache_key, fingerprint, fit_or_load
+from cnnlab.experiment import cache_key, fit_or_load, key_parts
+from cnnlab.train import fingerprint
 
 TARGET = 1.03
 BATCH_SIZE = 128
@@ -58,9 +59,10 @@ def bare_fit(data, epochs: int, folder: Path) -> None:
 
 
 def cached_fit(data, epochs: int, folder: Path) -> None:
-    """``fit_or_load(..., retrain=True)``, saving into ``folder``."""
-    fit_or_load(build, data, name="bench", epochs=epochs, batch_size=BATCH_SIZE, verbose=0, retrain=True,
-                weights_dir=folder)
+    """``fit_or_load`` with ``CNNLAB_RETRAIN`` on, saving into ``folder``."""
+    config.RETRAIN = True
+    fit_or_load(build, data, name="bench", epochs=epochs, batch_size=BATCH_SIZE, verbose=0, weights_dir=folder,
+                keep_weights=True)
 
 
 def extra_steps(data, epochs: int) -> dict[str, float]:
@@ -69,7 +71,7 @@ def extra_steps(data, epochs: int) -> dict[str, float]:
     start = time.perf_counter()
     fingerprint(*data)
     middle = time.perf_counter()
-    cache_key(model, list(data), {"epochs": epochs, "batch_size": BATCH_SIZE, "seed": SEED, "callbacks": []})
+    cache_key(key_parts(model, list(data), {"epochs": epochs, "batch_size": BATCH_SIZE, "seed": SEED, "callbacks": []}))
     return {"data fingerprint": middle - start, "cache key (incl. fingerprint)": time.perf_counter() - middle}
 
 
@@ -89,7 +91,7 @@ def main(argv=None) -> int:
                 times[fn].append(timed(lambda fn=fn: fn(data, args.epochs, Path(folder))))
     bare, cached = np.array(times[bare_fit]), np.array(times[cached_fit])  # (runs, 2)
     print(f"{args.n} images 28x28, {args.epochs} epochs, batch {BATCH_SIZE}, {args.runs} run(s) each, alternating")
-    for label, t in (("bare model.fit", bare), ("fit_or_load(retrain=True)", cached)):
+    for label, t in (("bare model.fit", bare), ("fit_or_load (retraining)", cached)):
         print(f"{label:>26}: wall {' '.join(f'{w:6.2f}' for w in t[:, 0])} s | cpu {' '.join(f'{c:6.2f}' for c in t[:, 1])} s")
     for step, seconds in extra_steps(data, args.epochs).items():
         print(f"  fit_or_load's {step}: {seconds * 1000:.0f} ms")
