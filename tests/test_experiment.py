@@ -243,3 +243,14 @@ def test_experiment_prefixes_names_compiles_and_decays_along_a_cosine(data, tmp_
         run.metrics("valid")
     with pytest.raises(ValueError, match="prefix: expected letters and digits"):
         Experiment("A 1")
+
+
+def test_a_re_keyed_record_names_the_weights_file_it_kept(build, data, tmp_path):
+    first = fit(build, data, tmp_path, keep_weights=True)
+    (tmp_path / "tiny.weights.h5").rename(tmp_path / "tiny-0123456789ab.weights.h5")
+    saved = record(tmp_path) | {"weights_file": "tiny-0123456789ab.weights.h5"}
+    (tmp_path / "tiny.json").write_text(json.dumps(saved))
+    again = fit(build, data, tmp_path, keep_weights=True)
+    np.testing.assert_array_equal(again.model.get_weights()[0], first.model.get_weights()[0])
+    fit(build, data, tmp_path, keep_weights=True, epochs=1)  # retrained: the new file replaces the old one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.weights.h5"]

@@ -98,15 +98,21 @@ def _read_record(name: str, folder: Path) -> tuple[dict | None, Path | None]:
     return None, None
 
 
-def _weights_candidates(name: str, folder: Path) -> list[Path]:
-    path = folder / f"{name}.weights.h5"
+def _weights_file(name: str, record: dict | None) -> str:
+    """The record's weights file name: ``<name>.weights.h5``, or the name a re-keyed file kept (so that
+    re-keying renames nothing in git)."""
+    return (record or {}).get("weights_file") or f"{name}.weights.h5"
+
+
+def _weights_candidates(name: str, folder: Path, record: dict | None = None) -> list[Path]:
+    path = folder / _weights_file(name, record)
     return [p for p in config.cached_paths(path) if p.exists()]
 
 
 def _load_weights(model: keras.Model, name: str, folder: Path, record: dict) -> bool:
     """Load the verified weights of ``record`` into ``model``; False if no weights file is present."""
     expected = record.get("weights_sha256")
-    for path in _weights_candidates(name, folder):
+    for path in _weights_candidates(name, folder, record):
         if not isinstance(expected, str):
             raise ValueError(f"{name}: its history record has no weights_sha256, so {path.name} cannot be verified; "
                              f"retrain it with CNNLAB_RETRAIN=1")
@@ -243,8 +249,11 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
     model = build_fn()
     history = train(model, tuple(arrays[:2]), tuple(arrays[2:]) or None, epochs=epochs, batch_size=batch_size,
                     callbacks=callbacks, verbose=verbose)
-    return _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights,
-                  lambda target: save_model_weights(model, target))
+    run = _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights,
+                 lambda target: save_model_weights(model, target))
+    if record is not None and _weights_file(name, record) != f"{name}.weights.h5":
+        (folder / _weights_file(name, record)).unlink(missing_ok=True)  # replaced by <name>.weights.h5
+    return run
 
 
 def _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights, write_weights) -> Run:
