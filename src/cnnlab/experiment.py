@@ -212,6 +212,10 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
     folder = Path(weights_dir or config.WEIGHTS_DIR)
 
     record, _ = _read_record(name, folder)
+    if record is not None and record.get("key") != key and not config.RETRAIN \
+            and (rekeyed := _legacy.rekey(record, parts, key)):
+        record = rekeyed
+        write_text_atomic(config.writable_path(folder / f"{name}.json"), json.dumps(record, indent=1))
     if not config.RETRAIN and record is not None and record.get("key") == key:
         loaded = _load_weights(model, name, folder, record)
         stored = record.get("evaluation", {})

@@ -154,20 +154,6 @@ def _dense_block(model: keras.Sequential, units: int, dropout: float) -> None:
     model.add(layers.Dropout(dropout))
 
 
-def zhaw_fc(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.5) -> keras.Model:
-    """The sheet-D dense network: two blocks Dense(500), Dense(50) with BatchNorm, ReLU, Dropout.
-
-    420,260 parameters for 28x28 inputs, of which 1,100 non-trainable (BatchNorm statistics).
-    """
-    _check_positive("n_classes", n_classes)
-    _check_rate("dropout", dropout)
-    model = keras.Sequential([keras.Input(_check_shape(input_shape)), layers.Flatten()], name="fc")
-    _dense_block(model, 500, dropout)
-    _dense_block(model, 50, dropout)
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
-
-
 def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dropout: float = 0.5) -> keras.Model:
     """Sheet D's head on pre-trained features: two blocks Dense(400) + BatchNorm + ReLU + Dropout, softmax.
 
@@ -181,41 +167,6 @@ def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dro
     model = keras.Sequential([keras.Input((n_features,))], name="feature_head")
     _dense_block(model, units, dropout)
     _dense_block(model, units, dropout)
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
-
-
-def zhaw_cnn1(input_shape=(28, 28, 1), n_classes: int = 10) -> keras.Model:
-    """Sheet D's cnn1: Conv2D(32, 3x3, "same") + ReLU, Flatten, Dense softmax (251,210 parameters)."""
-    _check_positive("n_classes", n_classes)
-    return keras.Sequential([
-        keras.Input(_check_image_shape(input_shape)),
-        layers.Conv2D(32, 3, padding="same"), layers.Activation("relu"),
-        layers.Flatten(), layers.Dense(n_classes, activation="softmax"),
-    ], name="cnn1")
-
-
-def zhaw_cnn2(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.5) -> keras.Model:
-    """Sheet D's cnn2 with the student's missing layers (conv 64 + BatchNorm + ReLU + max pool) added.
-
-    Two conv blocks (32, 32 then 64, 64 filters, 3x3 "same", each conv followed by BatchNorm and ReLU,
-    2x2 max pooling after each block), Dense(200) + BatchNorm + Dropout + ReLU, Dense softmax:
-    695,970 parameters, 784 non-trainable.
-    """
-    _check_positive("n_classes", n_classes)
-    _check_rate("dropout", dropout)
-    model = keras.Sequential([keras.Input(_check_image_shape(input_shape))], name="cnn2")
-    for block in ((32, 32), (64, 64)):          # the second block is the part the sheet leaves out
-        for filters in block:
-            model.add(layers.Conv2D(filters, 3, padding="same"))
-            model.add(layers.BatchNormalization())
-            model.add(layers.Activation("relu"))
-        model.add(layers.MaxPooling2D(2))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(200))
-    model.add(layers.BatchNormalization())
-    model.add(layers.Dropout(dropout))
-    model.add(layers.Activation("relu"))
     model.add(layers.Dense(n_classes, activation="softmax"))
     return model
 
@@ -246,24 +197,6 @@ def rotation_cnn(input_shape=(28, 28, 1), channels: int = 8, *, p4: bool = True,
     if p4:
         model.add(GroupPool("max"))
     model.add(layers.GlobalMaxPooling2D())
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
-
-
-def p4_dense_classifier(input_shape=(28, 28, 1), filters: int = 100, *, pooled: bool = False,
-                        n_classes: int = 10) -> keras.Model:
-    """The sheet-A group-convolution benchmark: P4Dense(filters, ReLU) [-> GroupPool max] -> Dense softmax.
-
-    Each of the ``filters`` full-image filters is applied at 0, 90, 180 and 270 degrees, giving
-    4 * filters hidden units from filters * h * w weights. ``pooled`` takes the max over the four
-    rotations first, which makes the hidden features rotation-invariant.
-    """
-    from cnnlab.layers import GroupPool, P4Dense
-
-    model = keras.Sequential([keras.Input(_check_shape(input_shape)), P4Dense(filters, activation="relu")],
-                             name="p4_dense_pooled" if pooled else "p4_dense")
-    if pooled:
-        model.add(GroupPool("max"))
     model.add(layers.Dense(n_classes, activation="softmax"))
     return model
 
