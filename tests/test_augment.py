@@ -167,7 +167,38 @@ def test_noise_of_zero_std_is_the_identity(digits):
     (lambda x, r: aug.random_thickness(x, r, p=1.5), r"p: expected a probability in \[0, 1\]"),
     (lambda x, r: aug.blur(x, 2.0), r"amount: expected values in \[0, 1\]"),
     (lambda x, r: aug.noise(x, r, std=float("inf")), "std: expected a finite number >= 0"),
+    (lambda x, r: aug.with_copies(x, np.zeros(3, int)), r"labels: expected \(64,\) integers"),
+    (lambda x, r: aug.with_copies(x, np.zeros(64), copies=1), r"labels: expected \(64,\) integers"),
+    (lambda x, r: aug.with_copies(x, np.zeros(64, int), copies=-1), "copies: expected an int >= 0"),
+    (lambda x, r: aug.with_copies(x, np.zeros(64, int), seed=-1), "seed: expected an int >= 0"),
 ])
 def test_bad_input_raises_a_clear_value_error(digits, call, match):
     with pytest.raises(ValueError, match=match):
         call(digits, np.random.default_rng(0))
+
+
+# --- a training set with augmented copies, and its recipe ----------------------------------------
+
+@pytest.mark.parametrize("channel", [False, True])
+def test_with_copies_appends_the_seeded_copies_and_tiles_the_labels(digits, channel):
+    x = digits[..., None] if channel else digits
+    y = np.arange(len(x)) % 10
+    out, labels, recipe = aug.with_copies(x, y, copies=2, seed=3)
+    rng = np.random.default_rng(3)
+    expected = np.concatenate([x, aug.augment(x, rng), aug.augment(x, rng)])
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(labels, np.tile(y, 3))
+    assert out.shape == (3 * len(x), *x.shape[1:]) and out.dtype == np.float32
+    assert recipe.endswith(f"+ 2 copies by cnnlab.data.augment v{aug.VERSION}, seed 3")
+
+
+def test_the_recipe_names_the_source_images_copies_seed_and_strength(digits):
+    from cnnlab.train import fingerprint
+
+    y = np.zeros(len(digits), int)
+    recipe = aug.with_copies(digits, y, seed=0)[2]
+    assert fingerprint(digits) in recipe  # the same digest as the cache key's fingerprint
+    others = [aug.with_copies(digits, y, seed=1)[2], aug.with_copies(digits, y, copies=2)[2],
+              aug.with_copies(digits[::-1].copy(), y)[2], aug.with_copies(digits, y, strength=0.5)[2]]
+    assert len({recipe, *others}) == 5 and "strength 0.5" in others[3]
+    assert aug.with_copies(digits, y, seed=0)[2] == recipe  # deterministic

@@ -1,5 +1,7 @@
+import hashlib
 import os
 import shutil
+import zipfile
 
 import h5py
 import numpy as np
@@ -8,14 +10,19 @@ import pytest
 from cnnlab import config
 from cnnlab.data import faces as faces_module
 from cnnlab.data.faces import (
+    ATT_MANIFEST,
+    ATT_NAMES,
     FacesUnavailable,
     load_8faces_h5,
     load_att_faces,
     load_faces,
+    read_manifest,
     read_pgm,
     split_per_person,
     to_rgb_batch,
 )
+
+VENDORED = config.ROOT / "data" / "att_faces.zip"
 
 
 def _shared_data_dir():
@@ -54,43 +61,110 @@ def att_data_dir(no_sources, monkeypatch):
     return folder
 
 
-def test_att_faces_shapes_labels_and_order(att_data_dir):
-    root = os.path.join(att_data_dir, "att_faces")
-    images, labels = load_att_faces(root)  # content-verified
+def _copy_zip(tmp_path, replace=None, drop=()):
+    """A copy of the vendored zip with ``replace`` ({name: bytes}) swapped in and ``drop`` left out."""
+    target = tmp_path / "att_faces.zip"
+    with zipfile.ZipFile(VENDORED) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            if name not in drop:
+                dst.writestr(name, (replace or {}).get(name, src.read(name)))
+    return target
+
+
+def test_vendored_zip_matches_the_committed_manifest_and_gitignore():
+    digests = read_manifest(ATT_MANIFEST)
+    with zipfile.ZipFile(VENDORED) as archive:
+        assert sorted(archive.namelist()) == sorted(ATT_NAMES)
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert all(hashlib.sha256(archive.read(n)).hexdigest() == digests[n] for n in ATT_NAMES)
+    ignore = (config.ROOT / ".gitignore").read_text().splitlines()
+    assert "!data/att_faces.zip" in ignore and "!data/att_faces.sha256" in ignore
+
+
+def test_att_faces_shapes_labels_and_order():
+    images, labels = load_att_faces(VENDORED)  # verified against the manifest
     assert images.shape == (400, 112, 92) and images.dtype == np.uint8
     np.testing.assert_array_equal(labels, np.repeat(np.arange(40), 10))
-    np.testing.assert_array_equal(images[0], read_pgm(os.path.join(root, "s1", "1.pgm")))
-    np.testing.assert_array_equal(images[19], read_pgm(os.path.join(root, "s2", "10.pgm")))  # numeric, not 1, 10, 2
-    np.testing.assert_array_equal(images[399], read_pgm(os.path.join(root, "s40", "10.pgm")))
+    with zipfile.ZipFile(VENDORED) as archive:
+        first, s2_10, last = (faces_module.decode_pgm(archive.read(n), n) for n in ("s1/1.pgm", "s2/10.pgm", "s40/10.pgm"))
+    np.testing.assert_array_equal(images[0], first)
+    np.testing.assert_array_equal(images[19], s2_10)  # numeric order, not 1, 10, 2
+    np.testing.assert_array_equal(images[399], last)
 
 
-def test_att_faces_missing_corrupt_and_modified_files(att_data_dir, tmp_path):
+def test_the_shared_folder_holds_the_same_images(att_data_dir):
+    folder = load_att_faces(os.path.join(att_data_dir, "att_faces"))
+    np.testing.assert_array_equal(folder[0], load_att_faces(VENDORED)[0])
+
+
+def test_a_changed_image_is_refused_naming_the_file(tmp_path):
+    with zipfile.ZipFile(VENDORED) as archive:
+        other = archive.read("s3/6.pgm")
+    changed = _copy_zip(tmp_path, replace={"s3/7.pgm": other})  # a valid image, the wrong one
+    with pytest.raises(ValueError, match=r"att_faces.zip: s3/7.pgm has SHA-256 .* but .*att_faces.sha256 lists .* refusing it"):
+        load_att_faces(changed)
+    assert load_att_faces(changed, manifest=None)[0].shape == (400, 112, 92)  # decodes fine: only the check refuses it
+    pixel = bytearray(other)
+    pixel[-1] ^= 1  # one pixel, one bit
+    with pytest.raises(ValueError, match="s3/6.pgm has SHA-256"):
+        load_att_faces(_copy_zip(tmp_path, replace={"s3/6.pgm": bytes(pixel)}))
+
+
+def test_missing_and_unreadable_images_and_zips(tmp_path):
+    with pytest.raises(FileNotFoundError, match="1 of 400 images missing: s3/7.pgm"):
+        load_att_faces(_copy_zip(tmp_path, drop={"s3/7.pgm"}))
+    truncated = _copy_zip(tmp_path, replace={"s3/7.pgm": b"P5 92 112 255\n" + bytes(100)})
+    with pytest.raises(ValueError, match="s3/7.pgm: unreadable PGM"):
+        load_att_faces(truncated, manifest=None)
+    (tmp_path / "bad.zip").write_bytes(VENDORED.read_bytes()[:5000])
+    with pytest.raises(ValueError, match="bad.zip: unreadable zip"):
+        load_att_faces(tmp_path / "bad.zip")
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        load_att_faces(tmp_path / "absent.zip")
+
+
+def test_an_extracted_folder_is_verified_the_same_way(tmp_path):
     root = tmp_path / "att_faces"
-    shutil.copytree(os.path.join(att_data_dir, "att_faces"), root)
-    for p in root.rglob("*"):
-        p.chmod(0o755 if p.is_dir() else 0o644)  # the shared copy is read-only
+    with zipfile.ZipFile(VENDORED) as archive:
+        archive.extractall(root)
+    np.testing.assert_array_equal(load_att_faces(root)[0], load_att_faces(VENDORED)[0])
+    np.testing.assert_array_equal(load_att_faces(root)[0][0], read_pgm(root / "s1" / "1.pgm"))
+    shutil.copyfile(root / "s3" / "6.pgm", root / "s3" / "7.pgm")
+    with pytest.raises(ValueError, match="s3/7.pgm has SHA-256"):
+        load_att_faces(root)
     (root / "s3" / "7.pgm").unlink()
     with pytest.raises(FileNotFoundError, match="1 of 400 images missing: s3/7.pgm"):
         load_att_faces(root)
-    (root / "s3" / "7.pgm").write_bytes(b"P5 92 112 255\n" + bytes(100))  # truncated
-    with pytest.raises(ValueError, match="s3/7.pgm: unreadable PGM"):
-        load_att_faces(root)
-    shutil.copyfile(root / "s3" / "6.pgm", root / "s3" / "7.pgm")  # valid image, wrong content
-    with pytest.raises(ValueError, match="content SHA-256 .* not the AT&T reference copy's"):
-        load_att_faces(root)
-    assert load_att_faces(root, verify=False)[0].shape == (400, 112, 92)
-    with pytest.raises(FileNotFoundError, match="no such folder"):
-        load_att_faces(tmp_path / "absent")
 
 
-def test_load_faces_uses_att_for_eight_and_forty_people(att_data_dir):
+def test_a_bad_manifest_is_refused(tmp_path):
+    lines = ATT_MANIFEST.read_text().splitlines()
+    (tmp_path / "short.sha256").write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(ValueError, match=r"expected the 400 names sN/K.pgm, got 399 \(missing \['s40/10.pgm'\]"):
+        read_manifest(tmp_path / "short.sha256")
+    (tmp_path / "garbled.sha256").write_text("not a checksum line\n")
+    with pytest.raises(ValueError, match="line 1: expected '<sha256>  sN/K.pgm'"):
+        load_att_faces(VENDORED, manifest=tmp_path / "garbled.sha256")
+
+
+def test_a_fresh_clone_loads_the_vendored_faces_without_cnnlab_data_dir(monkeypatch):
+    monkeypatch.setenv("CNNLAB_DATA_DIR", "")
+    monkeypatch.setattr(faces_module, "_read_olivetti", lambda: pytest.fail("must not need scikit-learn's copy"))
     images, labels, source = load_faces(8, verbose=False)
-    assert "AT&T" in source
+    assert source == "AT&T (ORL) faces, data/att_faces.zip"  # no absolute path
     assert images.shape == (80, 112, 92)
     np.testing.assert_array_equal(labels, np.repeat(np.arange(8), 10))
     images40, labels40, _ = load_faces(40, verbose=False)
     assert images40.shape == (400, 112, 92) and np.bincount(labels40).tolist() == [10] * 40
     np.testing.assert_array_equal(images40[:80], images)  # s1..s8 are the first eight subjects
+
+
+def test_faces_in_cnnlab_data_dir_are_named_relative_to_it(no_sources, tmp_path, monkeypatch):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    shutil.copyfile(VENDORED, extra / "att_faces.zip")
+    monkeypatch.setenv("CNNLAB_DATA_DIR", str(extra))
+    assert load_faces(40, verbose=False)[2] == "AT&T (ORL) faces, $CNNLAB_DATA_DIR/att_faces.zip"
 
 
 def _write_8faces(path, rng, one_hot=False):
@@ -112,7 +186,7 @@ def test_course_8faces_file_loads_and_is_preferred(no_sources, rng, one_hot):
         assert x.shape == (n, 48, 48, 3) and x.dtype == np.uint8
         np.testing.assert_array_equal(y, np.arange(n) % 8)
     images, labels, source = load_faces(8, verbose=False)
-    assert source == f"course file {path}"
+    assert source == "course file data/8_faces.hdf5"
     assert images.shape == (40, 48, 48, 3) and np.bincount(labels).tolist() == [5] * 8
     np.testing.assert_array_equal(images[:24], splits[0][0])
 
@@ -132,7 +206,8 @@ def test_error_lists_every_source_when_all_fail(no_sources):
     with pytest.raises(FacesUnavailable) as info:
         load_faces(8, verbose=False)
     message = str(info.value)
-    for source in ("course file", "8_faces.hdf5", "AT&T faces", "fetch_olivetti_faces", "no network (test)"):
+    for source in ("course file", "8_faces.hdf5", "AT&T (ORL) faces", "att_faces.zip", "fetch_olivetti_faces",
+                   "no network (test)"):
         assert source in message
     with pytest.raises(FacesUnavailable) as info:
         load_faces(40, verbose=False)

@@ -16,10 +16,12 @@ from cnnlab.pretrained import (
     read_onnx_conv_weights,
     read_wheel,
     save_weights_file,
+    select_rows,
     sidecar,
     vgg16_base,
     vgg16_features,
 )
+from cnnlab.data.faces import to_rgb_batch
 
 
 def _offline(*args):
@@ -200,3 +202,52 @@ def test_features_reject_bad_inputs(converted):
     for images, kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
             vgg16_features(images, base=base, **kwargs)
+
+
+def test_features_of_exact_images_report_their_recipe(converted, rng):
+    base = converted[0]
+    grey = rng.integers(0, 256, (3, 40, 36), dtype=np.uint8)
+    features, recipe = vgg16_features(grey, size=32, pooling="avg", base=base, recipe=True)
+    np.testing.assert_array_equal(features, vgg16_features(to_rgb_batch(grey, 32), pooling="avg", base=base))
+    from cnnlab.train import fingerprint
+    assert recipe == f"VGG16 features (block5_pool averaged, 32 px) of images {fingerprint(grey)}"
+    others = {vgg16_features(grey, size=32, base=base, recipe=True)[1],                          # flattened
+              vgg16_features(grey, size=48, pooling="avg", base=base, recipe=True)[1],            # another size
+              vgg16_features(grey[::-1].copy(), size=32, pooling="avg", base=base, recipe=True)[1]}  # other images
+    assert len(others | {recipe}) == 4
+    with pytest.raises(ValueError, match="recipe=True needs exact"):
+        vgg16_features(to_rgb_batch(grey, 32), base=base, recipe=True)
+
+
+def test_cached_maps_serve_every_pooling_without_the_network(converted, rng, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path / "data")
+    images = rng.uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
+    flat = vgg16_features(images, base=converted[0], cache=True)
+    assert len(list((tmp_path / "data" / "cache").glob("vgg16_block5_pool-*.npz"))) == 1
+    monkeypatch.setattr(pretrained, "_maps", lambda *a: pytest.fail("the cached maps must be used"))
+    np.testing.assert_array_equal(vgg16_features(images, base=converted[0], cache=True), flat)
+    avg = vgg16_features(images, base=converted[0], pooling="avg", cache=True)
+    np.testing.assert_allclose(avg, flat.reshape(2, 4, 512).mean(axis=1), rtol=1e-6)
+    assert capsys.readouterr().out == ""  # no cache file names printed
+
+
+def test_select_rows_names_the_rows_in_the_recipe():
+    features = np.arange(20, dtype=np.float32).reshape(10, 2)
+    (a, b), recipe = select_rows(features, "r", np.array([0, 2]), np.array([5]))
+    np.testing.assert_array_equal(a, features[[0, 2]])
+    np.testing.assert_array_equal(b, features[[5]])
+    assert recipe.startswith("r, rows ")
+    assert select_rows(features, "r", np.array([0, 3]), np.array([5]))[1] != recipe
+    assert select_rows(features, "r", np.array([0, 2]), np.array([5]))[1] == recipe
+    for rows, match in (((np.array([10]),), r"rows\[0\]: expected a 1-D integer index array into 10 rows"),
+                        ((np.array([0.5]),), r"rows\[0\]: expected"), ((), "rows: expected at least one")):
+        with pytest.raises(ValueError, match=match):
+            select_rows(features, "r", *rows)
+    with pytest.raises(ValueError, match="recipe: expected"):
+        select_rows(features, " ", np.array([0]))
+
+
+def test_fc1_needs_the_cached_imagenet_top(monkeypatch):
+    monkeypatch.setattr(pretrained, "imagenet_top_available", lambda **kw: False)
+    with pytest.raises(PretrainedUnavailable, match="ImageNet top"):
+        vgg16_features(np.full((1, 224, 224, 3), 100.0, np.float32), layer="fc1")

@@ -53,7 +53,7 @@ def official_files(data_dirs, monkeypatch):
     return arrays
 
 
-def test_official_layout_is_read_with_label_10_as_digit_0(official_files, capsys):
+def test_official_layout_is_read_with_label_10_as_digit_0(official_files, data_dirs, capsys):
     (x_train, y_train), (x_test, y_test), info = load_svhn()
     assert x_train.shape == (23, 32, 32, 3) and x_test.shape == (12, 32, 32, 3)
     assert y_train.shape == (23,) and y_test.shape == (12,)
@@ -61,7 +61,8 @@ def test_official_layout_is_read_with_label_10_as_digit_0(official_files, capsys
     np.testing.assert_array_equal(x_train, official_files["train_32x32.mat"][0])  # (n, 32, 32, 3) image order
     np.testing.assert_array_equal(y_train, official_files["train_32x32.mat"][1])
     assert y_test[0] == 0 and set(y_test.tolist()) == set(range(10))
-    assert info.stand_in is False and "MD5-verified" in info.source and info.data_key is None
+    assert info.stand_in is False and "MD5-verified" in info.source and info.recipe is None
+    assert "$CNNLAB_DATA_DIR/train_32x32.mat" in info.source and str(data_dirs[1]) not in info.source
     assert "STAND-IN" not in capsys.readouterr().out
 
 
@@ -70,7 +71,9 @@ def test_wrong_md5_is_refused_and_never_used(official_files, data_dirs, capsys, 
     _write_mat(data / "train_32x32.mat", 5, seed=9)  # data/ is searched first: a different file
     path, reasons = find_local("train_32x32.mat")
     assert path == extra / "train_32x32.mat"  # the refused copy is skipped, the verified one found
-    assert "refusing" in capsys.readouterr().out and "refused (MD5" in reasons[0]
+    out = capsys.readouterr().out
+    assert "refusing data/train_32x32.mat" in out and "data/train_32x32.mat refused (MD5" in reasons[0]
+    assert str(data) not in out + reasons[0]
     (extra / "train_32x32.mat").unlink()
     (x_train, _), _, info = load_svhn()
     assert info.stand_in and x_train.shape == (60, 32, 32, 3)
@@ -110,9 +113,11 @@ def test_offline_fallback_is_loud_and_flagged(data_dirs, small_stand_in, capsys)
     out = capsys.readouterr().out
     assert "*** STAND-IN DATA: generated SVHN-like stand-in" in out  # printed even with verbose=False
     assert info.stand_in is True
-    assert info.data_key == f"svhn_stand_in v{svhn_stand_in.VERSION} seed {svhn_stand_in.SEED} sizes 60 30"
+    assert info.recipe == f"svhn_stand_in v{svhn_stand_in.VERSION} seed {svhn_stand_in.SEED} sizes 60 30"
     assert "stand-in" in info.source and "Name or service not known" in info.source
     assert "train_32x32.mat" in info.source and "test_32x32.mat" in info.source
+    assert "not in data/ or $CNNLAB_DATA_DIR/" in info.source and str(data_dirs[0].parent) not in info.source + out
+    assert out.count("STAND-IN DATA") == 1
     assert x_train.shape == (60, 32, 32, 3) and x_test.shape == (30, 32, 32, 3)
     assert y_train.shape == (60,) and y_test.shape == (30,)
     assert (data_dirs[0] / f"svhn_stand_in-v{svhn_stand_in.VERSION}.npz").is_file()

@@ -58,5 +58,5 @@ def _read(path: Path) -> dict[str, np.ndarray] | None:
             raise ValueError("no arrays in file")
         return arrays
     except Exception as err:  # any unreadable file is rebuilt, never used
-        print(f"{path}: cached file unusable ({type(err).__name__}: {err}); recomputing")
+        print(f"{config.shown_path(path)}: cached file unusable ({type(err).__name__}: {err}); recomputing")
         return None

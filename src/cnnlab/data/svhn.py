@@ -41,14 +41,15 @@ SvhnSplits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 @dataclass(frozen=True)
 class SvhnInfo:
-    """Where the images came from: ``source`` (one line, for results JSON), whether it is the stand-in,
-    and ``data_key``: for the stand-in, its recipe (version, seed, sizes) to key trained weights by
-    (:func:`cnnlab.train.fit_or_load`), since its generated pixels can differ between CPUs in rare
-    rounding cases; None for the real files, whose bytes are the key."""
+    """Where the images came from: ``source`` (one line without absolute paths, for results JSON),
+    whether it is the stand-in, and ``recipe``: for the stand-in, how it was made (version, seed,
+    sizes), to key trained weights by (``Experiment(recipe=info.recipe)``) since its generated
+    pixels can differ between CPUs in rare rounding cases; None for the real files, whose bytes
+    are the key."""
 
     source: str
     stand_in: bool
-    data_key: str | None = None
+    recipe: str | None = None
 
 
 class SvhnFileError(ValueError):
@@ -102,11 +103,11 @@ def find_local(name: str, *, verbose: bool = True) -> tuple[Path | None, list[st
         got = md5_file(path)
         if got == MD5[name]:
             return path, reasons
-        reasons.append(f"{path} refused (MD5 {got[:12]}..., official {MD5[name][:12]}...)")
+        reasons.append(f"{config.shown_path(path)} refused (MD5 {got[:12]}..., official {MD5[name][:12]}...)")
         if verbose:
-            print(f"SVHN: refusing {path}: MD5 {got} is not the official {MD5[name]}")
+            print(f"SVHN: refusing {config.shown_path(path)}: MD5 {got} is not the official {MD5[name]}")
     if not reasons:
-        reasons.append(f"not in {' or '.join(str(d) for d in config.data_dirs())}")
+        reasons.append(f"not in {' or '.join(config.shown_path(d) + '/' for d in config.data_dirs())}")
     return None, reasons
 
 
@@ -143,11 +144,11 @@ def _real(verbose: bool) -> tuple[SvhnSplits | None, str]:
                 path = _download(name)
                 where.append(f"{name} downloaded from {URL}")
             except Exception as err:  # offline: URL fetch failure; a bad download: hash mismatch
-                message = " ".join(str(err).split()) or type(err).__name__
+                message = " ".join(str(err).replace(f"{config.ROOT}/", "").split()) or type(err).__name__
                 failures.append(f"{name}: {'; '.join(reasons)}; download failed ({message})")
                 continue
         else:
-            where.append(str(path))
+            where.append(config.shown_path(path))
         paths[name] = path
     if failures:
         return None, " | ".join(failures)
@@ -166,7 +167,8 @@ def load_svhn(*, verbose: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], t
     Shapes: x_train (73257, 32, 32, 3) uint8, y_train (73257,) uint8 digits 0..9 (the official
     label 10 is digit 0), x_test (26032, 32, 32, 3) uint8, y_test (26032,) uint8; ``info`` is an
     :class:`SvhnInfo`. Without the real files (offline) this returns the generated stand-in and
-    prints :func:`cnnlab.results.stand_in_banner` even when ``verbose`` is False.
+    prints :func:`cnnlab.results.stand_in_banner` even when ``verbose`` is False (the one place it
+    is printed: a notebook shows the loader's output, not a banner of its own).
     """
     real, account = _real(verbose)
     if real is not None:
@@ -178,4 +180,4 @@ def load_svhn(*, verbose: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], t
               f"{svhn_stand_in.SEED}: font-rendered digits, not photographs) because real SVHN was unavailable: {account}")
     print(stand_in_banner(source))
     recipe = f"svhn_stand_in v{svhn_stand_in.VERSION} seed {svhn_stand_in.SEED} sizes {len(x_train)} {len(x_test)}"
-    return (x_train, y_train), (x_test, y_test), SvhnInfo(source=source, stand_in=True, data_key=recipe)
+    return (x_train, y_train), (x_test, y_test), SvhnInfo(source=source, stand_in=True, recipe=recipe)

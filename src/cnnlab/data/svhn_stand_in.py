@@ -260,10 +260,10 @@ def load_stand_in(*, cache: Path | None = None, sizes: tuple[int, int] | None = 
             return _read_cache(candidate, sizes, seed)
         except Exception as err:  # truncated zip, bad CRC, wrong keys or settings: all mean "rebuild"
             if verbose:
-                print(f"SVHN stand-in: refusing {candidate} ({type(err).__name__}: {err}); regenerating")
+                print(f"SVHN stand-in: refusing {config.shown_path(candidate)} ({type(err).__name__}: {err}); regenerating")
     cache = config.writable_path(cache)
     if verbose:
-        print(f"SVHN stand-in: generating {sizes[0]} + {sizes[1]} images (seed {seed}) -> {cache}")
+        print(f"SVHN stand-in: generating {sizes[0]} + {sizes[1]} images (seed {seed}) -> {config.shown_path(cache)}")
     progress = verbose and not config.QUICK
     x_train, y_train = generate(sizes[0], seed=seed, progress=progress)
     x_test, y_test = generate(sizes[1], seed=seed + 1, progress=progress)
