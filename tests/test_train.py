@@ -68,3 +68,17 @@ def test_first_reaching_finds_the_first_logged_step_over_the_threshold():
     with pytest.raises(ValueError, match="expected 'iterations'"):
         first_reaching({"loss": [1.0]}, 0.5)
 
+
+
+def test_a_key_or_value_equal_to_a_layer_name_is_not_renamed():
+    """The first Activation layer is auto-named "activation", like the config key of every Dense layer: the
+    text of a model must not depend on which layers a session happened to build first."""
+    import keras
+
+    def model():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="relu"), keras.layers.Activation("softmax")])
+
+    keras.backend.clear_session()
+    first = canonical_json(model().to_json())   # its Activation layer is named "activation"
+    second = canonical_json(model().to_json())  # "activation_1"
+    assert first == second and '"activation": "relu"' in first

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,18 +26,47 @@ def fingerprint(*arrays: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+_REFERENCE_KEYS = ("keras_history", "input_layers", "output_layers")
+"""Where a functional model's config refers to layers by name."""
+
+
 def canonical_json(obj) -> str:
-    """JSON text of ``obj`` with every ``"name"`` value replaced by its order of appearance.
+    """JSON text of ``obj`` (sorted keys) with every name replaced by its order of appearance.
 
     Keras numbers layers, inputs and optimisers per session ("dense_3", "adam_1"), which would
-    change the cache key from one run to the next; the i-th distinct name becomes "name_i"
-    wherever it occurs (also in a functional model's references between layers).
+    change the cache key from one run to the next; the i-th distinct value of a ``"name"`` key
+    becomes "name_i", there and in a functional model's references between layers
+    (``keras_history``, ``input_layers``, ``output_layers``). Nothing else is renamed, so a config
+    value or key that happens to equal a layer's name ("activation") keeps its text.
     """
-    text = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True, default=repr)
-    names = {}
-    for found in re.findall(r'"name": "([^"]*)"', text):
-        names.setdefault(found, f"name_{len(names)}")
-    return re.sub(r'"([^"]*)"', lambda m: f'"{names.get(m.group(1), m.group(1))}"', text)
+    data = json.loads(json.dumps(json.loads(obj) if isinstance(obj, str) else obj, sort_keys=True, default=repr))
+    names: dict[str, str] = {}
+
+    def collect(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "name" and isinstance(value, str):
+                    names.setdefault(value, f"name_{len(names)}")
+                else:
+                    collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    def references(node):
+        if isinstance(node, str):
+            return names.get(node, node)
+        return [references(v) for v in node] if isinstance(node, list) else node
+
+    def rename(node, key=None):
+        if isinstance(node, dict):
+            return {k: names[v] if k == "name" and isinstance(v, str) else rename(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return references(node) if key in _REFERENCE_KEYS else [rename(v) for v in node]
+        return node
+
+    collect(data)
+    return json.dumps(rename(data), sort_keys=True)
 
 
 def argmax_accuracy(probs: np.ndarray, y: np.ndarray) -> float:
