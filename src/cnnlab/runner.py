@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,22 +59,26 @@ def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 36
     ``KeyboardInterrupt`` unchanged.
     """
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     path, output = Path(path), Path(output)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
     start = time.perf_counter()
-    try:
-        with _environment(CNNLAB_QUICK="1" if quick else "0", **(env or {})):
-            client.execute()
-    except KeyboardInterrupt:
-        raise
-    except Exception:
-        failed = config.writable_path(Path(failed_dir or config.ROOT / "build" / "failed") / path.name)
-        write_text_atomic(failed, nbformat.writes(nb))
-        raise
+    with tempfile.TemporaryDirectory(prefix="cnnlab-kernel-") as sockets:
+        # local IPC sockets: no network ports, and no "Kernel is running over TCP" line from the kernel
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        client = NotebookClient(nb, km=km, timeout=timeout, record_timing=False,
+                                resources={"metadata": {"path": str(path.parent.resolve())}})
+        try:
+            with _environment(CNNLAB_QUICK="1" if quick else "0", **(env or {})):
+                client.execute()
+        except KeyboardInterrupt:
+            raise
+        except Exception:
+            failed = config.writable_path(Path(failed_dir or config.ROOT / "build" / "failed") / path.name)
+            write_text_atomic(failed, nbformat.writes(nb))
+            raise
     write_text_atomic(output, nbformat.writes(nb))
     return time.perf_counter() - start
 
@@ -122,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for executed copies (default: overwrite in place; "
                                                  "build/quick in quick mode)")
     args = parser.parse_args(argv)
-    logging.getLogger("traitlets").setLevel(logging.ERROR)  # "Kernel is running over TCP"-style start-up notes
     quick = args.quick or config.QUICK
     out = args.out or (config.ROOT / "build" / "quick" if quick else None)
     env = {}
