@@ -12,6 +12,10 @@ from pathlib import Path
 from cnnlab.fileio import sha256_file
 
 
+def adopting() -> bool:
+    return bool(os.environ.get("ADOPT_LEGACY_WEIGHTS"))
+
+
 def adopt(model, name: str, folder: Path, training: dict):
     """(legacy history, legacy weights path) if exactly one legacy pair of ``name`` with the same epochs,
     batch size and seed exists and loads into ``model``; else None."""

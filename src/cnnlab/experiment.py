@@ -21,6 +21,7 @@ before every load.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import re
@@ -231,7 +232,8 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
                        parts["params"], model if loaded else None)
         reason = f"its record has no scores for {missing} and its weights are not kept"
     elif record is None:
-        if _weights_candidates(name, folder) and not config.RETRAIN:
+        orphans = _weights_candidates(name, folder) + sorted(folder.glob(f"{glob.escape(name)}-*.weights.h5"))
+        if orphans and not config.RETRAIN and not _legacy.adopting():
             raise ValueError(f"{name}: a weights file exists but its history record {name}.json is missing or unreadable; restore it "
                              f"(`git checkout weights/{name}.json`) or delete the weights file to train again")
         reason = "no cached run"

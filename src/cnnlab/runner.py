@@ -73,12 +73,13 @@ def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 36
         try:
             with _environment(CNNLAB_QUICK="1" if quick else "0", **(env or {})):
                 client.execute()
-        except KeyboardInterrupt:
-            raise
-        except Exception:
+        except Exception:  # not KeyboardInterrupt: an interrupted notebook is neither replaced nor saved
             failed = config.writable_path(Path(failed_dir or config.ROOT / "build" / "failed") / path.name)
             write_text_atomic(failed, nbformat.writes(nb))
             raise
+        finally:
+            if km.has_kernel:  # a kernel manager passed in is not shut down by nbclient itself
+                km.shutdown_kernel(now=True)
     write_text_atomic(output, nbformat.writes(nb))
     return time.perf_counter() - start
 
