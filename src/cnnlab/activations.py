@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnlab import _quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
+from cnnlab import quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
 import keras
 from keras import ops
 

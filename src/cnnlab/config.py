@@ -170,7 +170,7 @@ def seed(n: int) -> None:
     """Seed Python's ``random``, numpy's global generator and Keras (and its backend)."""
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"seed: expected a non-negative int, got {n!r}")
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     random.seed(int(n))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnlab import _legacy, config
+from cnnlab import config
 from cnnlab.fileio import atomic_path, sha256_file, write_text_atomic
 from cnnlab.train import (argmax_accuracy, callback_config, canonical_json, check_xy, cross_entropy, fingerprint,
                           keras, save_model_weights, train)
@@ -213,10 +213,6 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
     folder = Path(weights_dir or config.WEIGHTS_DIR)
 
     record, _ = _read_record(name, folder)
-    if record is not None and record.get("key") != key and not config.RETRAIN \
-            and (rekeyed := _legacy.rekey(record, parts, key)):
-        record = rekeyed
-        write_text_atomic(config.writable_path(folder / f"{name}.json"), json.dumps(record, indent=1))
     if not config.RETRAIN and record is not None and record.get("key") == key:
         loaded = _load_weights(model, name, folder, record)
         stored = record.get("evaluation", {})
@@ -233,7 +229,7 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
         reason = f"its record has no scores for {missing} and its weights are not kept"
     elif record is None:
         orphans = _weights_candidates(name, folder) + sorted(folder.glob(f"{glob.escape(name)}-*.weights.h5"))
-        if orphans and not config.RETRAIN and not _legacy.adopting():
+        if orphans and not config.RETRAIN:
             raise ValueError(f"{name}: a weights file exists but its history record {name}.json is missing or unreadable; restore it "
                              f"(`git checkout weights/{name}.json`) or delete the weights file to train again")
         reason = "no cached run"
@@ -241,11 +237,6 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
         reason = "CNNLAB_RETRAIN=1"
     else:
         reason = f"the cached run differs: {what_changed(record.get('parts', {}), parts)}"
-
-    if record is None and not config.RETRAIN and (legacy := _legacy.adopt(model, name, folder, training)):
-        history, legacy_weights, legacy_history = legacy
-        return _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights,
-                      lambda target: _legacy.place(legacy_weights, target, legacy_history))
 
     if config.REQUIRE_CACHE and not config.QUICK:
         raise CacheMiss(f"{name}: {reason}; CNNLAB_REQUIRE_CACHE=1 forbids training (unset it to train)")
@@ -255,15 +246,14 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
     model = build_fn()
     history = train(model, tuple(arrays[:2]), tuple(arrays[2:]) or None, epochs=epochs, batch_size=batch_size,
                     callbacks=callbacks, verbose=verbose)
-    run = _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights,
-                 lambda target: save_model_weights(model, target))
+    run = _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights)
     if record is not None and _weights_file(name, record) != f"{name}.weights.h5":
         (folder / _weights_file(name, record)).unlink(missing_ok=True)  # replaced by <name>.weights.h5
     return run
 
 
-def _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights, write_weights) -> Run:
-    """Score the trained ``model``, write its weights (``write_weights(path)``) and its record."""
+def _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights) -> Run:
+    """Score the trained ``model``, write its weights and its record."""
     scores = _scores(model, evaluate)
     weights_path = folder / f"{name}.weights.h5"
     if not keep_weights:
@@ -272,7 +262,7 @@ def _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_we
         weights_path.parent.mkdir(parents=True, exist_ok=True)
     weights_path = config.writable_path(weights_path)
     with atomic_path(weights_path) as tmp:
-        write_weights(tmp)
+        save_model_weights(model, tmp)
     record = {"name": name, "key": key, "parts": parts, "weights_sha256": sha256_file(weights_path),
               "weights_kept": bool(keep_weights), "history": history,
               "evaluation": {s: {"data": eval_ids[s], **v} for s, v in scores.items()}}

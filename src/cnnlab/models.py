@@ -6,7 +6,7 @@ and accuracy metric. Inputs are channels-last float32 images in [0, 1].
 
 from __future__ import annotations
 
-from cnnlab import _quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
+from cnnlab import quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
 import keras
 from keras import layers
 

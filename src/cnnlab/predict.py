@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         print(f"error: model file {args.model} not found; create it by running {NOTEBOOK}", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     try:

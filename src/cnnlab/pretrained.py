@@ -121,7 +121,7 @@ def _check_input_shape(input_shape) -> tuple | None:
 
 def empty_vgg16(input_shape=(224, 224, 3)):
     """``keras.applications.VGG16(weights=None, include_top=False)`` (random weights)."""
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     return keras.applications.VGG16(weights=None, include_top=False, input_shape=_check_input_shape(input_shape))
@@ -251,7 +251,7 @@ def _from_wheel(model) -> None:
 
 
 def _from_keras(model, input_shape) -> None:
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     source = keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=input_shape)
@@ -324,7 +324,7 @@ def vgg16_with_top():
     if not imagenet_top_available():
         raise PretrainedUnavailable(f"VGG16's ImageNet top (fc1, fc2) is not in Keras' cache ({TOP_FILENAME} in "
                                     f"~/.keras/models) and cannot be fetched offline; use a conv layer's features")
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     return keras.applications.VGG16(weights="imagenet", include_top=True)
@@ -339,7 +339,7 @@ def _describe(layer: str, pooling, size, images: np.ndarray) -> str:
 
 
 def _maps(x: np.ndarray, layer: str, batch_size: int, base, progress: bool) -> np.ndarray:
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     if base is None:

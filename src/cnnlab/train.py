@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cnnlab import _quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
+from cnnlab import quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
 import keras
 import numpy as np
 from keras.src.saving import saving_lib  # save_weights with objects_to_skip (not exposed publicly)

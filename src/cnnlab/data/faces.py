@@ -294,7 +294,7 @@ def to_rgb_batch(images, size) -> np.ndarray:
     (bilinear, antialiased; the aspect ratio is not kept, 112x92 faces get slightly wider);
     grey is repeated into the three channels.
     """
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     x = np.asarray(images)

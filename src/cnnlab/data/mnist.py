@@ -125,7 +125,7 @@ def read_wheel(wheel: Path) -> dict[str, np.ndarray]:
 
 
 def _read_keras_network() -> dict[str, np.ndarray]:
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()

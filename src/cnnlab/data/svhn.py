@@ -124,7 +124,7 @@ def _socket_timeout(seconds: float):
 def _download(name: str) -> Path:
     """Fetch ``name`` from :data:`URL` into ``config.DATA_DIR`` (or its user-cache copy if read-only)
     with Keras (progress bar, MD5 check)."""
-    from cnnlab import _quiet_tensorflow  # noqa: F401
+    from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     folder = config.writable_dir(config.DATA_DIR)  # created: get_file falls back to /tmp if it is missing
