@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlab import config
+from cnnlab import config, results
 
 NOTEBOOKS = sorted((config.ROOT / "notebooks").glob("*.ipynb"))
 RESULTS = sorted((config.ROOT / "results").glob("*.json"))
@@ -20,7 +20,7 @@ FORBIDDEN = {
     "download line": re.compile(r"Downloading data from"),
     "kernel start-up line": re.compile(r"Kernel is running over TCP|oneDNN custom operations|cpu_feature_guard"),
 }
-TIMING_KEYS = re.compile(r"seconds|wall|elapsed|duration", re.I)
+TIMING_KEYS = results.TIMING_KEY
 
 
 def outputs(cell) -> str:

@@ -46,3 +46,8 @@ def test_table_prints_one_row_per_model():
     text = results.table({"dense": {"test_accuracy": 0.91234, "params": 10}, "cnn": {"params": 5}})
     lines = text.splitlines()
     assert len(lines) == 3 and "0.9123" in lines[1] and lines[2].split()[0] == "cnn"
+
+
+def test_without_timings_drops_time_keys_at_any_depth():
+    record = {"cnn": {"test_accuracy": 0.9, "train_seconds": 12.0}, "search": [{"seconds_to_95": 3.0, "params": 5}]}
+    assert results.without_timings(record) == {"cnn": {"test_accuracy": 0.9}, "search": [{"params": 5}]}

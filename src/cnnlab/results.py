@@ -34,6 +34,19 @@ def plain(value, where: str = "record"):
     raise ValueError(f"{where}: expected a number, string, list or dict, got {type(value).__name__}")
 
 
+TIMING_KEY = re.compile(r"seconds|elapsed|duration|wall", re.I)
+"""Keys that hold times: results hold what a re-execution reproduces, so times stay in the notebook."""
+
+
+def without_timings(value):
+    """``value`` (nested dicts and lists) without the dict entries whose key names a time (``train_seconds``)."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if not (isinstance(k, str) and TIMING_KEY.search(k))}
+    if isinstance(value, (list, tuple)):
+        return [without_timings(v) for v in value]
+    return value
+
+
 def stand_in_banner(source: str) -> str:
     """The one-line warning printed wherever results come from generated stand-in data."""
     return f"*** STAND-IN DATA: {source} -- numbers are NOT comparable to the real data set ***"

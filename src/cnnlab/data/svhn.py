@@ -123,14 +123,22 @@ def _socket_timeout(seconds: float):
 
 def _download(name: str) -> Path:
     """Fetch ``name`` from :data:`URL` into ``config.DATA_DIR`` (or its user-cache copy if read-only)
-    with Keras (progress bar, MD5 check)."""
+    with Keras (MD5 check). Keras' own "Downloading data from ..." line and progress bar are muted: the
+    loader reports the outcome in one line (a notebook run offline would otherwise show a download
+    that never happens)."""
     from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
     folder = config.writable_dir(config.DATA_DIR)  # created: get_file falls back to /tmp if it is missing
-    with _socket_timeout(DOWNLOAD_TIMEOUT):
-        path = keras.utils.get_file(fname=name, origin=URL + name, file_hash=MD5[name], hash_algorithm="md5",
-                                    cache_dir=str(folder), cache_subdir=".")
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()
+    try:
+        with _socket_timeout(DOWNLOAD_TIMEOUT):
+            path = keras.utils.get_file(fname=name, origin=URL + name, file_hash=MD5[name], hash_algorithm="md5",
+                                        cache_dir=str(folder), cache_subdir=".")
+    finally:
+        if interactive:
+            keras.config.enable_interactive_logging()
     return Path(path)
 
 
