@@ -97,7 +97,7 @@ def read_results(results_dir: Path) -> dict[str, dict]:
 
 def _where(record: dict) -> str:
     data = record.get("data", {})
-    return f"stand-in: {data.get('source', '')}" if data.get("stand_in") else ""
+    return f"stand-in: {data.get('source', '').split(' because ')[0]}" if data.get("stand_in") else ""  # what, not why
 
 
 def sheet_rows(records: dict[str, dict]) -> list[dict]:
