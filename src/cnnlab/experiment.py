@@ -223,7 +223,7 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
                     {s: {"data": eval_ids[s], **v} for s, v in _scores(model, {s: evaluate[s] for s in missing}).items()})
                 write_text_atomic(config.writable_path(folder / f"{name}.json"), json.dumps(record, indent=1))
             if verbose:
-                print(f"{name}: loaded" + (" (trained earlier)" if loaded else " scores of the earlier run (weights not kept)"))
+                print(f"{name}: loaded (trained earlier)")  # the same whether or not the local cache has its weights
             return Run(name, record["history"], {s: _plain(record["evaluation"][s]) for s in evaluate},
                        parts["params"], model if loaded else None)
         reason = f"its record has no scores for {missing} and its weights are not kept"

@@ -68,7 +68,7 @@ def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 36
     with tempfile.TemporaryDirectory(prefix="cnnlab-kernel-") as sockets:
         # local IPC sockets: no network ports, and no "Kernel is running over TCP" line from the kernel
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
-        client = NotebookClient(nb, km=km, timeout=timeout, record_timing=False,
+        client = NotebookClient(nb, km=km, timeout=timeout, record_timing=False, coalesce_streams=True,
                                 resources={"metadata": {"path": str(path.parent.resolve())}})
         try:
             with _environment(CNNLAB_QUICK="1" if quick else "0", **(env or {})):
