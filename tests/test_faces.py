@@ -16,6 +16,7 @@ from cnnlab.data.faces import (
     load_8faces_h5,
     load_att_faces,
     load_faces,
+    manifest_matches,
     read_manifest,
     read_pgm,
     split_per_person,
@@ -135,6 +136,16 @@ def test_an_extracted_folder_is_verified_the_same_way(tmp_path):
     (root / "s3" / "7.pgm").unlink()
     with pytest.raises(FileNotFoundError, match="1 of 400 images missing: s3/7.pgm"):
         load_att_faces(root)
+
+
+def test_manifest_matches_counts_the_images_equal_to_the_manifest(tmp_path):
+    assert manifest_matches(VENDORED) == 400
+    changed = tmp_path / "changed.zip"
+    with zipfile.ZipFile(VENDORED) as src, zipfile.ZipFile(changed, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, data[:-1] + bytes([data[-1] ^ 1]) if name == "s2/3.pgm" else data)
+    assert manifest_matches(changed) == 399
 
 
 def test_a_bad_manifest_is_refused(tmp_path):

@@ -19,6 +19,7 @@ from cnnlab.pretrained import (
     select_rows,
     sidecar,
     vgg16_base,
+    stored_features,
     vgg16_features,
 )
 from cnnlab.data.faces import to_rgb_batch
@@ -195,7 +196,7 @@ def test_features_reject_bad_inputs(converted):
         (np.zeros((1, 16, 16, 3), np.float32), {}, "h, w >= 32"),
         (np.full((1, 32, 32, 3), 300.0, np.float32), {}, r"values in \[0, 255\], got \[300.0"),
         (np.full((1, 32, 32, 3), 0.5, np.float32), {}, "multiply by 255"),
-        (ok, {"pooling": "max"}, "pooling: expected one of"),
+        (ok, {"pooling": "median"}, "pooling: expected one of"),
         (ok, {"batch_size": 0}, "batch_size: expected a positive int"),
         (ok, {"layer": "fc1"}, "layer: expected one of"),
     ]
@@ -229,6 +230,39 @@ def test_cached_maps_serve_every_pooling_without_the_network(converted, rng, tmp
     avg = vgg16_features(images, base=converted[0], pooling="avg", cache=True)
     np.testing.assert_allclose(avg, flat.reshape(2, 4, 512).mean(axis=1), rtol=1e-6)
     assert capsys.readouterr().out == ""  # no cache file names printed
+
+
+def test_max_pooling_is_the_largest_value_of_each_channel(converted, rng):
+    images = rng.uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
+    maps = vgg16_features(images, base=converted[0], pooling=None)
+    np.testing.assert_array_equal(vgg16_features(images, base=converted[0], pooling="max"), maps.max(axis=(1, 2)))
+
+
+def test_stored_features_are_reused_only_while_checksum_and_recipe_match(converted, rng, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(config, "DATA_DIR", tmp_path / "data")
+    grey = rng.integers(0, 256, (2, 40, 36), dtype=np.uint8)
+    store = tmp_path / "pooled.npz"
+    features, recipes = stored_features(grey, store, size=32, base=converted[0])
+    assert set(features) == {"avg", "max"} and features["avg"].shape == (2, 512)
+    assert recipes["avg"] == vgg16_features(grey, size=32, pooling="avg", base=converted[0], recipe=True)[1]
+    assert store.is_file() and pretrained.sidecar(store).is_file()
+    real_maps = pretrained._maps
+    monkeypatch.setattr(pretrained, "_maps", lambda *a: pytest.fail("the store must be used"))
+    again, _ = stored_features(grey, store, size=32)
+    np.testing.assert_array_equal(again["max"], features["max"])
+    monkeypatch.setattr(pretrained, "_maps", real_maps)
+    other = stored_features(grey[::-1].copy(), store, size=32, base=converted[0])[0]   # other images: recomputed
+    np.testing.assert_allclose(other["avg"], features["avg"][::-1], rtol=1e-5, atol=1e-4)  # float noise of batching
+    assert "holds features of other images" in capsys.readouterr().out
+    raw = bytearray(store.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    store.write_bytes(bytes(raw))
+    stored_features(grey[::-1].copy(), store, size=32, base=converted[0])
+    assert "does not match its SHA-256 sidecar" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="exact \\(integer\\) images"):
+        stored_features(grey.astype(np.float32), store, size=32)
+    with pytest.raises(ValueError, match="poolings: expected"):
+        stored_features(grey, store, poolings=("median",))
 
 
 def test_select_rows_names_the_rows_in_the_recipe():

@@ -51,3 +51,10 @@ def test_table_prints_one_row_per_model():
 def test_without_timings_drops_time_keys_at_any_depth():
     record = {"cnn": {"test_accuracy": 0.9, "train_seconds": 12.0}, "search": [{"seconds_to_95": 3.0, "params": 5}]}
     assert results.without_timings(record) == {"cnn": {"test_accuracy": 0.9}, "search": [{"params": 5}]}
+
+
+def test_data_facts_join_the_data_record_but_cannot_replace_its_own_fields(tmp_path):
+    record = results.save("nb", {"m": {"test_accuracy": 0.5}}, {}, "MNIST", data_facts={"checked": True}, results_dir=tmp_path)
+    assert record["data"] == {"source": "MNIST", "stand_in": False, "checked": True}
+    with pytest.raises(ValueError, match="data_facts"):
+        results.save("nb", {}, {}, "MNIST", data_facts={"stand_in": True}, results_dir=tmp_path)

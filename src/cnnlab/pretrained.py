@@ -68,8 +68,8 @@ TOP_FILENAME = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 TOP_MD5 = "64373286793e3c8b2b4e3219cbf3544b"
 """Keras' file (and MD5) for VGG16 with its ImageNet top (fc1, fc2, predictions)."""
 
-POOLINGS = ("flatten", "avg", None)
-POOLING_WORDS = {"flatten": "flattened", "avg": "averaged", None: "maps"}
+POOLINGS = ("flatten", "avg", "max", None)
+POOLING_WORDS = {"flatten": "flattened", "avg": "averaged", "max": "max-pooled", None: "maps"}
 TOP_LAYERS = ("fc1", "fc2")
 """Layers of VGG16's ImageNet top, usable only when :func:`imagenet_top_available` (224x224 input)."""
 
@@ -365,7 +365,8 @@ def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = 
     to ``size`` x ``size`` RGB by :func:`cnnlab.data.faces.to_rgb_batch`. ``layer``: a layer of the
     base (default ``block5_pool``), or ``fc1`` / ``fc2`` of VGG16's ImageNet top when Keras has it
     cached (:func:`vgg16_with_top`; 224x224 input). ``pooling``: ``"flatten"`` -> ``(n, h' * w' * c)``,
-    ``"avg"`` -> ``(n, c)`` (mean over positions), ``None`` -> the maps ``(n, h', w', c)``; float32.
+    ``"avg"`` / ``"max"`` -> ``(n, c)`` (mean / maximum over positions), ``None`` -> the maps
+    ``(n, h', w', c)``; float32.
     ``base``: a model from :func:`vgg16_base` to reuse (default: built for the images' size).
     ``progress``: show Keras' progress bar (minutes for a few hundred 224x224 images on a 2-core CPU).
     ``cache``: keep the layer's output for these images in ``data/cache/`` (git-ignored), so that
@@ -398,13 +399,66 @@ def vgg16_features(images, *, layer: str = "block5_pool", pooling: str | None = 
                              lambda: {"maps": _maps(x, layer, batch_size, base, progress)}, verbose=False)["maps"]
     else:
         maps = _maps(x, layer, batch_size, base, progress)
-    if pooling == "avg":
+    if pooling in ("avg", "max"):
         if maps.ndim != 4:
-            raise ValueError(f"pooling: 'avg' needs the maps of a conv layer, but {layer} gives vectors {maps.shape[1:]}")
-        features = maps.mean(axis=(1, 2))
+            raise ValueError(f"pooling: {pooling!r} needs the maps of a conv layer, but {layer} gives vectors {maps.shape[1:]}")
+        features = maps.mean(axis=(1, 2)) if pooling == "avg" else maps.max(axis=(1, 2))
     else:
         features = maps.reshape(len(maps), -1) if pooling == "flatten" else maps
     return (features, described) if recipe else features
+
+
+def stored_features(images, store: str | os.PathLike, *, poolings=("avg", "max"), size: int = 224,
+                    layer: str = "block5_pool", base=None, progress: bool = False) -> tuple[dict, dict]:
+    """Pooled VGG16 features of exact (integer) ``images``, kept in a small committed ``store`` file.
+
+    Returns ``({pooling: (n, c) float32}, {pooling: recipe})`` as :func:`vgg16_features` with
+    ``recipe=True`` would. ``store`` (``.npz``) holds the features and their recipes, with a
+    SHA-256 sidecar (``<store>.sha256``): it is used only if the checksum matches and its recipes are
+    these images' (same digest, size, layer, poolings); otherwise the network computes the features
+    and the store is rewritten atomically. So a fresh checkout needs neither the network nor its weights.
+    """
+    store = Path(store)
+    if store.suffix != ".npz":
+        raise ValueError(f"store: expected a .npz file, got {store.name!r}")
+    poolings = tuple(poolings)
+    if not poolings or any(p not in ("avg", "max", "flatten") for p in poolings):
+        raise ValueError(f"poolings: expected some of ('avg', 'max', 'flatten'), got {poolings!r}")
+    x = np.asarray(images)
+    if not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"images: expected exact (integer) images, whose bytes identify the features, got {x.dtype}")
+    recipes = {p: _describe(layer, p, size, x) for p in poolings}
+    stored = _read_store(store, recipes)
+    if stored is not None:
+        return stored, recipes
+    features = {p: vgg16_features(x, size=size, layer=layer, pooling=p, base=base, progress=progress, cache=True)
+                for p in poolings}
+    target = config.writable_path(store)
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **features, **{f"recipe_{p}": np.array(r) for p, r in recipes.items()})
+    write_text_atomic(sidecar(target), f"{sha256_file(target)}  {target.name}\n")
+    return features, recipes
+
+
+def _read_store(store: Path, recipes: dict) -> dict | None:
+    """The features in ``store`` (or its user-cache copy) if its checksum and recipes match, else None (said in one line)."""
+    for path in config.cached_paths(store):
+        if not path.is_file():
+            continue
+        try:
+            expected = sidecar(path).read_text(encoding="utf-8").split()[0]
+        except (OSError, IndexError):
+            print(f"{config.shown_path(path)}: no checksum sidecar; recomputing the features")
+            continue
+        if sha256_file(path) != expected:
+            print(f"{config.shown_path(path)}: does not match its SHA-256 sidecar (corrupt); recomputing the features")
+            continue
+        with np.load(path, allow_pickle=False) as f:
+            if all(f"recipe_{p}" in f.files and str(f[f"recipe_{p}"]) == r and p in f.files for p, r in recipes.items()):
+                return {p: f[p] for p in recipes}
+        print(f"{config.shown_path(path)}: holds features of other images or settings; recomputing the features")
+    return None
 
 
 def select_rows(features: np.ndarray, recipe: str, *rows) -> tuple[list[np.ndarray], str]:

@@ -53,10 +53,11 @@ def stand_in_banner(source: str) -> str:
 
 
 def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand_in: bool = False,
-         results_dir: Path | None = None) -> dict:
+         data_facts: dict | None = None, results_dir: Path | None = None) -> dict:
     """Write ``results/<notebook>.json`` atomically and return the record written.
 
-    metrics: ``{model: {"test_accuracy": float, "params": int, ...}}``; answers: ``{item: value}``.
+    metrics: ``{model: {"test_accuracy": float, "params": int, ...}}``; answers: ``{item: value}``;
+    data_facts: more facts about the data, added to ``data`` (e.g. ``{"faces_sha256_manifest_ok": True}``).
     The mode (quick / full) comes from ``cnnlab.config``; quick runs go to a scratch folder. If the
     results folder is not writable (read-only checkout) the file goes to its user-cache copy.
     """
@@ -69,10 +70,13 @@ def save(notebook: str, metrics: dict, answers: dict, data_source: str, *, stand
         raise ValueError(f"answers: expected a dict, got {type(answers).__name__}")
     if not isinstance(data_source, str) or not data_source.strip():
         raise ValueError(f"data_source: expected a non-empty description of the data, got {data_source!r}")
+    facts = dict(data_facts or {})
+    if set(facts) & {"source", "stand_in", "banner"}:
+        raise ValueError(f"data_facts: 'source', 'stand_in' and 'banner' have their own arguments, got {sorted(facts)}")
     record = {
         "notebook": notebook,
         "mode": config.MODE,
-        "data": {"source": data_source, "stand_in": bool(stand_in)},
+        "data": {"source": data_source, "stand_in": bool(stand_in), **facts},
         "metrics": metrics,
         "answers": answers,
     }

@@ -190,6 +190,14 @@ def load_att_faces(source: str | os.PathLike, *, manifest: str | os.PathLike | N
     return np.stack(images), np.repeat(np.arange(ATT_PEOPLE, dtype=np.uint8), ATT_PER_PERSON)
 
 
+def manifest_matches(source: str | os.PathLike = config.DATA_DIR / ATT_ZIP,
+                     manifest: str | os.PathLike = ATT_MANIFEST) -> int:
+    """How many of the 400 AT&T images in ``source`` (zip or folder) have the SHA-256 that ``manifest`` lists."""
+    digests = read_manifest(manifest)
+    members = _read_members(Path(source))
+    return sum(hashlib.sha256(members[name]).hexdigest() == digests[name] for name in ATT_NAMES if name in members)
+
+
 def _read_olivetti() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import fetch_olivetti_faces
 
