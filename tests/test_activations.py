@@ -24,3 +24,11 @@ def test_a_model_with_the_activation_saves_and_loads_by_name(tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     assert "lecun_tanh" in model.to_json()
+
+
+def test_scaled_tanh_is_lecun_without_its_linear_term():
+    from cnnlab.activations import scaled_tanh
+
+    x = np.linspace(-5, 5, 101).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(lecun_tanh(x)) - np.asarray(scaled_tanh(x)), 0.01 * x, rtol=1e-5, atol=1e-6)
+    assert keras.saving.get_registered_object("cnnlab>scaled_tanh") is scaled_tanh

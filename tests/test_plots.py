@@ -82,3 +82,15 @@ def test_iteration_curves_draw_train_and_test_per_model():
     assert len(ax.lines) == 4 and ax.get_xlabel().startswith("iteration")
     with pytest.raises(ValueError, match="no 'iterations'"):
         iteration_curves({"a": {"loss": [1.0]}})
+
+
+def test_layer_gradients_marks_exact_zeros_instead_of_dropping_them():
+    from cnnlab.plots import layer_gradients
+
+    ax = layer_gradients({"relu": [1e-3, 0.0, 0.0], "tanh": [1e-2, 2e-2, 3e-2]}, title="t")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "relu: exactly 0 (2 layers)" in labels and "tanh" in labels
+    zeros = next(line for line in ax.get_lines() if line.get_label().startswith("relu: exactly 0"))
+    assert list(zeros.get_xdata()) == [2, 3] and zeros.get_ydata()[0] == pytest.approx(1e-4)
+    with pytest.raises(ValueError, match="finite values >= 0"):
+        layer_gradients({"bad": [1.0, -1.0]})

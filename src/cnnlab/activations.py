@@ -19,6 +19,12 @@ def lecun_tanh(x):
     return LECUN_SCALE * ops.tanh(LECUN_SLOPE * x) + LECUN_LEAK * x
 
 
+@keras.saving.register_keras_serializable(package="cnnlab", name="scaled_tanh")
+def scaled_tanh(x):
+    """LeCun's scaled tanh without the linear term: 1.7159 tanh(2x/3), to test what the 0.01 x adds."""
+    return LECUN_SCALE * ops.tanh(LECUN_SLOPE * x)
+
+
 def lecun_tanh_derivative(x):
     """The derivative of :func:`lecun_tanh`, elementwise (for checks and plots)."""
     t = ops.tanh(LECUN_SLOPE * x)

@@ -34,7 +34,7 @@ import numpy as np
 
 from cnnlab import config
 from cnnlab.fileio import atomic_path, sha256_file, write_text_atomic
-from cnnlab.train import (argmax_accuracy, callback_config, canonical_json, check_xy, cross_entropy, fingerprint,
+from cnnlab.train import (argmax_accuracy, callback_config, canonical_json, check_epochs_batch, check_xy, cross_entropy, fingerprint,
                           keras, save_model_weights, train)
 
 KEY_VERSION = 2
@@ -193,9 +193,7 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
     """
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ValueError(f"name: expected letters, digits, '_', '.', '-' (used in file names), got {name!r}")
-    for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{arg}: expected a positive int, got {value!r}")
+    check_epochs_batch(epochs, batch_size)
     arrays = list(check_xy(data, "data"))
     if validation_data is not None:
         arrays += check_xy(validation_data, "validation_data")

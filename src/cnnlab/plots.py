@@ -129,3 +129,31 @@ def activation_grid(maps, row_labels, *, title: str, size: float = 0.5, cmap: st
         spine.set_visible(False)
     fig.suptitle(title)
     return fig
+
+
+def layer_gradients(gradients: dict[str, list[float]], *, ax=None, title: str | None = None):
+    """Largest gradient per layer on a log axis, one line per label; layers whose gradient is exactly 0
+    are drawn as crosses on the bottom edge (labelled), not lost off the log axis.
+
+    gradients: ``{label: [max |dC/dW| of layer 1, 2, ...]}`` (e.g. a ``GradientProbe`` record). Returns the axes.
+    """
+    if not gradients:
+        raise ValueError("gradients: expected at least one {label: per-layer list}")
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    values = {label: np.asarray(g, dtype=float) for label, g in gradients.items()}
+    for label, g in values.items():
+        if g.ndim != 1 or g.size == 0 or not np.all(np.isfinite(g)) or np.any(g < 0):
+            raise ValueError(f"gradients[{label!r}]: expected a non-empty list of finite values >= 0, got {g}")
+    positive = np.concatenate([g[g > 0] for g in values.values()])
+    floor = positive.min() / 10 if positive.size else 1e-12
+    for i, (label, g) in enumerate(values.items()):
+        layers_ = np.arange(1, g.size + 1)
+        shown = np.where(g > 0, g, np.nan)
+        line, = ax.semilogy(layers_, shown, marker=".", color=f"C{i % 10}", label=label)
+        if np.any(g == 0):
+            ax.plot(layers_[g == 0], np.full(int((g == 0).sum()), floor), ls="none", marker="x", color=line.get_color(),
+                    label=f"{label}: exactly 0 ({int((g == 0).sum())} layers)")
+    ax.set(xlabel="layer depth (1 = first hidden layer)", ylabel="max |dC/dW| in the layer", title=title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
+    return ax

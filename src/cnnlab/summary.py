@@ -28,6 +28,7 @@ SHEET_NUMBERS = [
     ("B_theory", "B theory 4.2 dense layer on 4x4x256", "metrics.4_parameters.dense_4x4x256", 16_781_312),
     ("D1_fc_vs_cnn_mnist4000", "D1.a dense network parameters", "metrics.fc.params", 420_260),
     ("D1_fc_vs_cnn_mnist4000", "D1.c cnn2 parameters", "metrics.cnn2.params", 695_970),
+    ("D2_vgg16_transfer_faces", "D2.b the sheet's head on 4,096 fc1 features", "answers.sheet_head_params", 1_805_608),
 ]
 
 RESULTS = [
@@ -54,8 +55,10 @@ RESULTS = [
     ("B5_two_digit_sum", "B5.3 held-out pairs, per-digit CNN: sum accuracy", "metrics.per_digit.unseen_pairs_accuracy"),
     ("C1_activation_depth_gradients", "C1.B 5-layer ReLU MLP: test accuracy", "metrics.5_relu.test_accuracy"),
     ("C1_activation_depth_gradients", "C1.B 40-layer sigmoid MLP: test accuracy", "metrics.40_sigmoid.test_accuracy"),
-    ("C1_activation_depth_gradients", "C1.D 40-layer LeCun tanh: test accuracy", "metrics.40_lecun.test_accuracy"),
-    ("C1_activation_depth_gradients", "C1.D 40-layer tanh: test accuracy", "metrics.40_tanh.test_accuracy"),
+    ("C1_activation_depth_gradients", "C1.D 40-layer LeCun tanh: test accuracy, mean of 3 seeds", "metrics.40_lecun.test_accuracy"),
+    ("C1_activation_depth_gradients", "C1.D 40-layer LeCun tanh: test accuracy, sd of 3 seeds", "metrics.40_lecun.test_accuracy_sd"),
+    ("C1_activation_depth_gradients", "C1.D 40-layer tanh: test accuracy, mean of 3 seeds", "metrics.40_tanh.test_accuracy"),
+    ("C1_activation_depth_gradients", "C1.D 40-layer tanh: test accuracy, sd of 3 seeds", "metrics.40_tanh.test_accuracy_sd"),
     ("C2_svhn", "C2.A sheet's CNN with early stopping: test accuracy", "metrics.svhn_cnn.test_accuracy"),
     ("C3_handwritten_digit_classifier", "C3 plain CNN: MNIST test accuracy", "metrics.plain.mnist_test_accuracy"),
     ("C3_handwritten_digit_classifier", "C3 augmented CNN: MNIST test accuracy", "metrics.augmented.mnist_test_accuracy"),
@@ -66,6 +69,8 @@ RESULTS = [
     ("D1_fc_vs_cnn_mnist4000", "D1.c cnn2: test accuracy", "metrics.cnn2.test_accuracy"),
     ("D2_vgg16_transfer_faces", "D2 VGG16 features + head, 8 people: test accuracy", "metrics.vgg_head_8.test_accuracy"),
     ("D2_vgg16_transfer_faces", "D2 VGG16 features + head, 40 people: test accuracy", "metrics.vgg_head_40.test_accuracy"),
+    ("D2_vgg16_transfer_faces", "D2 one photo per person, 40 people: test accuracy, mean of the 5 choices of the photo",
+     "answers.one_shot_40_accuracy"),
 ]
 
 

@@ -204,7 +204,8 @@ def check_xy(data, name: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _check_epochs_batch(epochs, batch_size) -> None:
+def check_epochs_batch(epochs, batch_size) -> None:
+    """ValueError unless ``epochs`` and ``batch_size`` are positive ints."""
     for arg, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{arg}: expected a positive int, got {value!r}")
@@ -228,7 +229,7 @@ def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_
     if not isinstance(model, keras.Model) or not model.compiled:
         raise ValueError(f"model: expected a compiled keras.Model, got {type(model).__name__}"
                          + (" (not compiled)" if isinstance(model, keras.Model) else ""))
-    _check_epochs_batch(epochs, batch_size)
+    check_epochs_batch(epochs, batch_size)
     data = check_xy(data, "data")
     if validation_data is not None:
         validation_data = check_xy(validation_data, "validation_data")
