@@ -113,7 +113,8 @@ def test_offline_fallback_is_loud_and_flagged(data_dirs, small_stand_in, capsys)
     out = capsys.readouterr().out
     assert "*** STAND-IN DATA: generated SVHN-like stand-in" in out  # printed even with verbose=False
     assert info.stand_in is True
-    assert info.recipe == f"svhn_stand_in v{svhn_stand_in.VERSION} seed {svhn_stand_in.SEED} sizes 60 30"
+    assert info.recipe == (f"svhn_stand_in v{svhn_stand_in.VERSION} difficulty {svhn_stand_in.DIFFICULTY} "
+                           f"seed {svhn_stand_in.SEED} sizes 60 30")
     assert "stand-in" in info.source and "Name or service not known" in info.source
     assert "train_32x32.mat" in info.source and "test_32x32.mat" in info.source
     assert "not in data/ or $CNNLAB_DATA_DIR/" in info.source and str(data_dirs[0].parent) not in info.source + out
@@ -123,32 +124,99 @@ def test_offline_fallback_is_loud_and_flagged(data_dirs, small_stand_in, capsys)
     assert (data_dirs[0] / f"svhn_stand_in-v{svhn_stand_in.VERSION}.npz").is_file()
 
 
+def _layout(n, seed, **kwargs):
+    """Replay generate()'s first draws: the per-image parameters and the ink masks."""
+    p = svhn_stand_in._params(np.random.default_rng(seed), n, **kwargs)
+    return p, svhn_stand_in._masks(p, slice(0, n))
+
+
+def _luminance(x):
+    return x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def test_stand_in_images_shapes_labels_and_determinism():
     x, y = generate(200, seed=5)
     assert x.shape == (200, 32, 32, 3) and x.dtype == np.uint8
-    assert y.shape == (200,) and y.dtype == np.uint8
-    assert np.bincount(y, minlength=10).tolist() == [20] * 10
-    assert x.min() < 40 and x.max() > 215  # uses the value range
+    assert y.shape == (200,) and y.dtype == np.uint8 and set(y.tolist()) == set(range(10))
+    assert x.min() == 0 and x.max() == 255  # dark and light images both occur
     x2, y2 = generate(200, seed=5)
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)
     assert not np.array_equal(x, generate(200, seed=6)[0])
+    assert not np.array_equal(x, generate(200, seed=5, difficulty=0.2)[0])
 
 
-def test_stand_in_digits_contrast_with_background():
-    n, seed = 200, 7
+def test_class_frequencies_follow_svhn():
+    rng = np.random.default_rng(0)
+    for counts in (svhn_stand_in.TRAIN_COUNTS, svhn_stand_in.TEST_COUNTS):  # exact at SVHN's sizes
+        labels = svhn_stand_in._draw_counts(rng, sum(counts), counts)
+        assert np.bincount(labels, minlength=10).tolist() == list(counts)
+    assert sum(svhn_stand_in.TRAIN_COUNTS) == svhn_stand_in.SIZES[0] and sum(svhn_stand_in.TEST_COUNTS) == svhn_stand_in.SIZES[1]
+    _, y = generate(1000, seed=3)
+    share = np.bincount(y, minlength=10) / 1000
+    target = np.array(svhn_stand_in.TRAIN_COUNTS) / svhn_stand_in.SIZES[0]
+    assert np.abs(share - target).max() <= 0.001  # largest-remainder rounding: within one image
+    assert share.argmax() == 1 and share[1] > 0.18 and share.min() > 0.06  # digit 1 most frequent, as in SVHN
+    _, y_test = generate(500, seed=3, counts=svhn_stand_in.TEST_COUNTS)
+    assert np.bincount(y_test, minlength=10)[1] == round(500 * 5099 / 26032)
+
+
+def test_neighbours_on_both_sides_in_the_same_style():
+    n = 1000
+    p, masks = _layout(n, seed=11)
+    blank = len(svhn_stand_in.glyph_bank()[3]) * 10
+    left, right = p["glyphs"][:, 0] != blank, p["glyphs"][:, 2] != blank
+    assert 0.80 < left.mean() < 0.90 and 0.80 < right.mean() < 0.90 and 0.66 < (left & right).mean() < 0.78
+    style = p["glyphs"] // 10
+    assert np.all(style[left, 0] == style[left, 1]) and np.all(style[right, 2] == style[right, 1])  # same font
+    assert np.all(p["glyphs"][:, 1] % 10 == p["labels"])  # the centre slot is the label
+    left_ink, right_ink = masks[:, :, :4].mean(axis=(1, 2)), masks[:, :, -4:].mean(axis=(1, 2))
+    assert (left_ink[left] > 0.02).mean() > 0.8 and (left_ink[~left] > 0.02).mean() < 0.2  # cut off at the edge
+    assert (right_ink[right] > 0.02).mean() > 0.8 and (right_ink[~right] > 0.02).mean() < 0.2
+    gaps = p["bounds"][:, 1] - p["bounds"][:, 0] - svhn_stand_in.glyph_bank()[1][p["glyphs"][:, 1]]
+    assert gaps.min() < 0 < gaps.max()  # spacing varies, some neighbours touch
+
+
+def test_contrast_is_drawn_low_and_shows_in_the_pixels():
+    n, seed = 400, 7
     x, _ = generate(n, seed=seed)
-    rng = np.random.default_rng(seed)  # replay generate()'s draws to get the ink masks
-    masks = svhn_stand_in._masks(svhn_stand_in._params(rng, n, len(svhn_stand_in.glyph_bank()[3])), slice(0, n))
-    lum = x.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    p, masks = _layout(n, seed)
+    floor = svhn_stand_in.degradations(svhn_stand_in.DIFFICULTY)["contrast_floor"]
+    assert p["contrast"].min() >= floor - 1e-6 and np.median(p["contrast"]) < 0.35  # skewed towards low contrast
+    np.testing.assert_allclose(np.abs(_luminance(p["fg"]) - _luminance(p["bg"])), p["contrast"], atol=1e-5)
+    assert p["bg"].min() > -1e-6 and p["fg"].max() < 1 + 1e-6  # colours in [0, 1] up to float rounding
     ink, paper = masks > 0.6, masks < 0.05
-    assert ink[:, :, 10:22].sum(axis=(1, 2)).min() > 20  # a digit in the middle of every image
-    difference = [abs(lum[i][ink[i]].mean() - lum[i][paper[i]].mean()) for i in range(n)]
-    assert min(difference) > 35  # grey levels of 255
+    assert (masks[:, :, 10:22] > 0.3).sum(axis=(1, 2)).min() > 10  # a digit in the middle of every image
+    lum = _luminance(x)
+    sharp = ink.sum(axis=(1, 2)) > 20
+    measured = np.array([abs(lum[i][ink[i]].mean() - lum[i][paper[i]].mean()) for i in np.flatnonzero(sharp)])
+    assert np.corrcoef(measured, 255 * p["contrast"][sharp])[0, 1] > 0.9  # gradients and noise do not hide it
 
 
-def test_corrupt_or_stale_cache_is_regenerated(tmp_path, capsys):
-    cache = tmp_path / "svhn_stand_in-v1.npz"
+def test_difficulty_knob_degrades_monotonically():
+    easy, hard = svhn_stand_in.degradations(0.0), svhn_stand_in.degradations(1.0)
+    assert easy["contrast_floor"] > hard["contrast_floor"] and easy["blur_max"] < hard["blur_max"]
+    assert easy["noise_max"] < hard["noise_max"] and easy["jpeg_min_quality"] > hard["jpeg_min_quality"]
+    p_easy, _ = _layout(500, seed=2, difficulty=0.1)
+    p_hard, _ = _layout(500, seed=2, difficulty=0.9)
+    assert p_hard["contrast"].mean() < p_easy["contrast"].mean() and p_hard["blur"].mean() > p_easy["blur"].mean()
+    assert p_hard["quality"].mean() < p_easy["quality"].mean() and p_hard["noise"].mean() > p_easy["noise"].mean()
+
+
+def test_jpeg_like_degradation():
+    assert np.allclose(svhn_stand_in._DCT @ svhn_stand_in._DCT.T, np.eye(8), atol=1e-6)  # orthonormal DCT
+    x, _ = generate(40, seed=1)
+    images = x.astype(np.float32)
+    error = {q: np.abs(svhn_stand_in._jpeg_like(images, np.full(40, q, np.float32)) - images).mean() for q in (100, 50, 10)}
+    assert error[100] < 1.0 < error[50] < error[10]  # quality 100: only chroma subsampling and rounding
+    flat = np.full((2, 32, 32, 3), 100.0, np.float32)
+    out = svhn_stand_in._jpeg_like(flat, np.array([5.0, 95.0], np.float32))
+    assert out.std(axis=(1, 2)).max() < 0.01  # a flat image stays flat at any quality (only its DC is quantised)
+    np.testing.assert_allclose(out[1], flat[1], atol=1.0)  # and keeps its value at high quality
+
+
+def test_corrupt_or_stale_cache_is_regenerated(tmp_path, capsys, monkeypatch):
+    cache = tmp_path / f"svhn_stand_in-v{svhn_stand_in.VERSION}.npz"
     cache.write_bytes(b"PK\x03\x04 not a complete npz")
     (x_train, y_train), (x_test, _) = load_stand_in(cache=cache, sizes=(40, 20))
     assert "regenerating" in capsys.readouterr().out
@@ -158,9 +226,16 @@ def test_corrupt_or_stale_cache_is_regenerated(tmp_path, capsys):
     np.testing.assert_array_equal(y_again, y_train)
     load_stand_in(cache=cache, sizes=(30, 20))  # made with other sizes: regenerated, not reused
     assert "regenerating" in capsys.readouterr().out
+    monkeypatch.setattr(svhn_stand_in, "DIFFICULTY", 0.1)  # made with another difficulty: regenerated
+    load_stand_in(cache=cache, sizes=(30, 20))
+    assert "regenerating" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"n": 0}, "n: expected"), ({"n": 5, "seed": -1}, "seed: expected")])
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"n": 0}, "n: expected"), ({"n": 5, "seed": -1}, "seed: expected"),
+    ({"n": 5, "counts": (1, 2, 3)}, "counts: expected 10"), ({"n": 5, "counts": (-1,) + (1,) * 9}, "counts: expected 10"),
+    ({"n": 5, "difficulty": 1.5}, "difficulty: expected a number in"),
+])
 def test_generate_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate(**kwargs)

@@ -187,5 +187,6 @@ def load_svhn(*, verbose: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], t
     source = (f"generated SVHN-like stand-in (cnnlab.data.svhn_stand_in v{svhn_stand_in.VERSION}, seed "
               f"{svhn_stand_in.SEED}: font-rendered digits, not photographs) because real SVHN was unavailable: {account}")
     print(stand_in_banner(source))
-    recipe = f"svhn_stand_in v{svhn_stand_in.VERSION} seed {svhn_stand_in.SEED} sizes {len(x_train)} {len(x_test)}"
+    recipe = (f"svhn_stand_in v{svhn_stand_in.VERSION} difficulty {svhn_stand_in.DIFFICULTY} seed {svhn_stand_in.SEED} "
+              f"sizes {len(x_train)} {len(x_test)}")
     return (x_train, y_train), (x_test, y_test), SvhnInfo(source=source, stand_in=True, recipe=recipe)
