@@ -202,3 +202,40 @@ def test_the_recipe_names_the_source_images_copies_seed_and_strength(digits):
               aug.with_copies(digits[::-1].copy(), y)[2], aug.with_copies(digits, y, strength=0.5)[2]]
     assert len({recipe, *others}) == 5 and "strength 0.5" in others[3]
     assert aug.with_copies(digits, y, seed=0)[2] == recipe  # deterministic
+
+
+# --- like_uci_digits and with_copies(uci_fraction=...) ------------------------------------------
+
+def test_like_uci_digits_look_like_the_framed_scikit_learn_digits(digits):
+    from sklearn.datasets import load_digits
+
+    from cnnlab.digits import frame_like_mnist
+
+    out = aug.like_uci_digits(digits, np.random.default_rng(0))
+    assert out.shape == digits.shape and out.dtype == np.float32 and out.max() <= 1 and out.min() >= 0
+    np.testing.assert_array_equal(out, aug.like_uci_digits(digits, np.random.default_rng(0)))
+    real = frame_like_mnist(load_digits().images[:64] / 16.0)[..., 0]
+    heights = [np.ptp(np.nonzero(image > 0)[0]) + 1 for image in out]
+    assert set(heights) == {20}, "every UCI digit fills its 32 rows, so it is framed 20 pixels tall"
+    assert abs(out.mean() - real.mean()) < 0.05, "about as much ink as the real ones"
+    assert np.abs(out - digits).mean() > 0.05, "really degraded"
+
+
+def test_like_uci_digits_rejects_bad_input(digits):
+    with pytest.raises(ValueError, match="thicken_p: expected a probability"):
+        aug.like_uci_digits(digits, np.random.default_rng(0), thicken_p=2)
+    with pytest.raises(ValueError, match="has no ink"):
+        aug.like_uci_digits(np.zeros((2, 28, 28), np.float32), np.random.default_rng(0))
+
+
+def test_with_copies_replaces_a_fraction_of_the_copy_and_names_it(digits):
+    labels = np.arange(len(digits)) % 10
+    x0, _, recipe0 = aug.with_copies(digits, labels, seed=1)
+    x, y, recipe = aug.with_copies(digits, labels, seed=1, uci_fraction=0.5)
+    assert x.shape == x0.shape and np.array_equal(y, np.tile(labels, 2))
+    assert np.array_equal(x[:len(digits)], digits), "the originals come first, unchanged"
+    changed = np.abs(x - x0).reshape(len(x), -1).max(1) > 0
+    assert 0.25 < changed[len(digits):].mean() < 0.75 and not changed[:len(digits)].any()
+    assert recipe == recipe0 + ", UCI-like fraction 0.5"
+    with pytest.raises(ValueError, match="uci_fraction: expected a fraction"):
+        aug.with_copies(digits, labels, uci_fraction=1.5)

@@ -7,7 +7,8 @@ sits at the frame's centre. The MNIST training set puts the centre of mass at (r
 the same (:data:`MNIST_CENTRE`).
 
 :func:`prepare` handles one real photo (any size, grey / RGB / RGBA, either polarity, margins,
-uneven lighting); :func:`prepare_file` reads it from disk; :func:`frame_like_mnist` frames a
+uneven lighting, a desk around the paper, shadows, ruled paper) and refuses (:class:`NotOneDigit`)
+a picture in which it cannot isolate one digit; :func:`prepare_file` reads it from disk; :func:`frame_like_mnist` frames a
 batch of images that are already tight digit crops (e.g. scikit-learn's 8 x 8 digits).
 """
 
@@ -28,8 +29,24 @@ MNIST_CENTRE = (14.0, 14.0)
 
 MIN_CONTRAST = 0.1
 """Weakest accepted ink: relative darkening of the paper (or brightening of a dark background)."""
-SPECK_FRACTION = 0.08
-"""Ink components with less than this fraction of the largest component's ink mass are specks."""
+SPECK_FRACTION = 0.25
+"""Marks (groups of nearby ink components) with less than this fraction of the heaviest mark's ink
+mass are specks and dropped; two or more heavier marks are refused as "not one digit"."""
+MARK_GAP = 0.3
+"""Ink components closer than this fraction of the largest component's size belong to one mark
+(a 5 whose bar is lifted off, a 4 in two strokes)."""
+PAPER_SCALE = 0.16
+"""Width of the closing that estimates the illumination, as a fraction of the shorter side; marks
+narrower than this are ink, larger dark areas are desk or shadow."""
+PAPER_LEVEL = 0.35
+"""The paper is where the illumination reaches this fraction of its brightest level (95th percentile):
+a shadow darkening the paper to 45% is still paper, a desk at 20% is not."""
+MIN_PAPER = 0.3
+"""Paper darker than this (grey level in [0, 1]) is not paper: a photo of the desk only."""
+MIN_PAPER_AREA = 0.1
+"""The paper must cover at least this fraction of the photo."""
+LINE_LENGTH = 0.7
+"""Straight horizontal / vertical lines longer than this fraction of the paper are ruling, not ink."""
 STROKE_WIDTH = 0.12
 """Thinner strokes are thickened to this width, as a fraction of the bounding box's longer side
 (MNIST: median 0.14, quartiles 0.12-0.18)."""
@@ -105,65 +122,119 @@ def _reduce(grey: np.ndarray, max_side: int) -> np.ndarray:
     return grey[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
 
 
-# --- ink extraction ----------------------------------------------------------------------------
+# --- paper, illumination and ink ---------------------------------------------------------------
 
-def _design(rows: np.ndarray, cols: np.ndarray, shape) -> np.ndarray:
-    """Quadratic-surface design matrix at pixel positions, coordinates normalised to [-1, 1]."""
-    y = (rows + 0.5) / shape[0] * 2 - 1
-    x = (cols + 0.5) / shape[1] * 2 - 1
-    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+class NotOneDigit(ValueError):
+    """``prepare`` could not isolate one digit on paper; the message says why (a refusal, not a guess)."""
+
+    def __init__(self, reason: str, path=None):
+        super().__init__(f"{path}: " * (path is not None) + f"could not isolate one digit: {reason}")
+        self.reason, self.path = reason, path
 
 
-def _background(grey: np.ndarray) -> np.ndarray:
-    """Smooth illumination of the page: a quadratic surface fitted robustly (ink = outliers)."""
-    f = max(1, -(-max(grey.shape) // 64))
-    coarse = _reduce(grey, 64)
-    rows, cols = np.indices(coarse.shape).reshape(2, -1) * f + (f - 1) / 2
-    design, z = _design(rows, cols, grey.shape), coarse.ravel()
-    # Start from the median level, then fit a constant, a plane and a quadratic, each only to the
-    # previous fit's inliers, so a digit covering a quarter of the picture cannot bend the surface.
-    sigma = max(1.4826 * np.median(np.abs(z - np.median(z))), 0.005)
-    keep = np.abs(z - np.median(z)) < 3 * sigma
-    coef = np.array([np.median(z)])
-    for terms in (1, 3, 6, 6, 6, 6):
-        if keep.sum() < 4 * terms:
-            break
-        coef = np.linalg.lstsq(design[keep, :terms], z[keep], rcond=None)[0]
-        resid = z - design[:, :terms] @ coef
-        sigma = max(1.4826 * np.median(np.abs(resid[keep] - np.median(resid[keep]))), 0.005)
-        keep = np.abs(resid) < 3 * sigma
-    coef = np.pad(coef, (0, 6 - len(coef)))
-    rows, cols = np.indices(grey.shape)
-    return _design(rows, cols, grey.shape) @ coef
+def _bright_strokes(grey: np.ndarray, k: int) -> bool:
+    """Whether the picture is light ink on a dark background: its bright part (above Otsu) is thin
+    (a ``k`` x ``k`` opening removes most of it) and clearly brighter than the rest."""
+    if np.percentile(grey, 99.5) - np.median(grey) < 0.3:
+        return False
+    bright = grey > threshold_otsu(grey)
+    kept = ndimage.binary_opening(bright, np.ones((k, k), bool)).sum()
+    return kept < 0.3 * bright.sum()
+
+
+def _paper(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dark ink on light paper (h, w) -> (paper mask, illumination), both (h, w).
+
+    The illumination is a grey closing (a ``k`` x ``k`` maximum, then minimum, filter; ``k`` =
+    :data:`PAPER_SCALE` of the shorter side): it removes dark marks narrower than ``k``, i.e. the
+    ink, and keeps large areas and straight edges, so a hard shadow's edge is not smeared. The paper is the
+    largest connected region whose local mean brightness is at least :data:`PAPER_LEVEL` of the brightest
+    level (95th percentile) (holes filled, bridges thinner than ``k`` cut); a picture under 64 pixels is taken to be all paper, evenly lit.
+    """
+    if min(grey.shape) < 64:
+        return np.ones(grey.shape, bool), np.full(grey.shape, max(np.percentile(grey, 90), 0.05))
+    k = max(7, round(PAPER_SCALE * min(grey.shape)))
+    local = ndimage.uniform_filter(grey, max(3, k // 4), mode="reflect")   # brightness without texture
+    level = np.percentile(local, 95)
+    if level < MIN_PAPER:
+        raise NotOneDigit(f"no paper found (the brightest large region has brightness {level:.2f}, paper needs >= {MIN_PAPER})")
+    lit = ndimage.binary_fill_holes(local >= PAPER_LEVEL * level)          # ink on the paper is a hole: filled
+    lit = ndimage.grey_opening(lit.astype(np.uint8), size=(k, k)) > 0     # cut thin bright bridges (desk grain, glare)
+    labels, count = ndimage.label(lit)
+    sizes = ndimage.sum(np.ones_like(grey), labels, np.arange(1, count + 1))
+    paper = labels == 1 + int(np.argmax(sizes))
+    if paper.mean() < MIN_PAPER_AREA:
+        raise NotOneDigit(f"no paper found (the largest light region covers {paper.mean():.0%} of the photo, "
+                          f"need >= {MIN_PAPER_AREA:.0%})")
+    calm = ndimage.gaussian_filter(np.where(paper, grey, level), 2)   # sensor noise would lift a maximum filter
+    light = ndimage.grey_closing(calm, size=(k, k), mode="reflect")   # the desk plays no part
+    return paper, np.maximum(light, 0.02)
+
+
+def _without_lines(strength: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """Remove straight horizontal and vertical lines (ruled or squared paper) longer than
+    :data:`LINE_LENGTH` of the paper's size: a grey opening along each axis finds them."""
+    rows, cols = np.nonzero(paper)
+    length = max(5, round(LINE_LENGTH * max(np.ptp(rows) + 1, np.ptp(cols) + 1)))
+    lines = np.maximum(ndimage.grey_opening(strength, size=(1, length)), ndimage.grey_opening(strength, size=(length, 1)))
+    return np.clip(strength - lines, 0, 1)
+
+
+def _clusters(boxes: np.ndarray, gap: float) -> np.ndarray:
+    """Group bounding boxes (m, 4: r0, c0, r1, c1) that come within ``gap`` pixels: a cluster id per box."""
+    group = np.arange(len(boxes))
+    for i in range(len(boxes)):
+        for j in range(i):
+            a, b = boxes[i], boxes[j]
+            if a[0] - gap <= b[2] and b[0] - gap <= a[2] and a[1] - gap <= b[3] and b[1] - gap <= a[3]:
+                group[group == group[i]] = group[j]
+    return np.unique(group, return_inverse=True)[1]
 
 
 def _ink(grey: np.ndarray) -> np.ndarray:
-    """Soft ink map (h, w) float64 in [0, 1], 1 = full ink, 0 outside the kept strokes.
+    """Soft ink map (h, w) float64 in [0, 1], 1 = full ink, 0 outside the one digit found.
 
-    Divides out the page illumination, decides the polarity (the ink is the side whose deviations
-    from the page are largest), thresholds with Otsu, drops specks and keeps soft edges.
+    Light ink on a dark background is inverted first. Then: find the paper and its illumination
+    (:func:`_paper`), divide the illumination out (ink = relative darkening of the paper), remove
+    ruled lines, threshold with Otsu, group the ink components into marks (components closer than
+    :data:`MARK_GAP` of the largest one's size belong together), drop marks lighter than
+    :data:`SPECK_FRACTION` of the heaviest, and refuse (:class:`NotOneDigit`) when no ink is left,
+    when several marks are left or when the mark touches the edge of the paper or photo.
     """
-    background = _background(grey)
+    if _bright_strokes(grey, max(7, round(PAPER_SCALE * min(grey.shape)))):
+        grey = 1 - grey
+    paper, light = _paper(grey)
+    if min(grey.shape) < 64:  # a tight crop (e.g. an MNIST image): only ink on the outermost pixels touches the edge
+        inner, frame = paper, np.pad(np.zeros((grey.shape[0] - 2, grey.shape[1] - 2), bool), 1, constant_values=True)
+    else:
+        margin = max(1, round(max(grey.shape) / 240))   # 2 pixels in a 480-pixel photo
+        inner = ndimage.binary_erosion(paper, iterations=margin, border_value=0)
+        frame = ~ndimage.binary_erosion(inner, iterations=margin, border_value=0)
+    strength = np.clip((light - grey) / light, 0, 1) * inner
+    strength = _without_lines(strength, paper)
     sigma = max(0.5, max(grey.shape) / WORK_SIDE)
-    resid = ndimage.gaussian_filter(grey - background, sigma)
-    noise = max(1.4826 * np.median(np.abs(resid - np.median(resid))), 0.002)
-    outliers = resid[np.abs(resid) > max(5 * noise, MIN_CONTRAST / 4)]
-    if outliers.size == 0:
-        raise ValueError(f"blank page: no ink found (no mark differs from the paper by more than {MIN_CONTRAST / 4:.3f})")
-    if outliers.sum() > 0:  # light ink on a dark background: flip to dark ink on light paper
-        grey, background = 1 - grey, 1 - background
-    background = np.clip(background, 0.05, 1.0)
-    strength = np.clip((background - grey) / background, 0, 1)  # relative darkening of the paper
     smooth = ndimage.gaussian_filter(strength, sigma)
-    peak = smooth.max()
-    noise = max(1.4826 * np.median(np.abs(smooth - np.median(smooth))), 0.002)
+    values = smooth[inner]
+    peak = float(values.max()) if values.size else 0.0
+    noise = max(1.4826 * np.median(np.abs(values - np.median(values))), 0.002) if values.size else 0.002
     if peak < MIN_CONTRAST or peak < 8 * noise:
-        raise ValueError(f"blank page: too little contrast (strongest mark {peak:.3f}, "
-                         f"need >= {max(MIN_CONTRAST, 8 * noise):.3f})")
-    t = float(np.clip(threshold_otsu(smooth), max(5 * noise, MIN_CONTRAST / 2), 0.6 * peak))
+        raise NotOneDigit(f"nothing ink-like on the paper (blank page: strongest mark {peak:.3f}, "
+                          f"need >= {max(MIN_CONTRAST, 8 * noise):.3f})")
+    t = float(np.clip(threshold_otsu(values), max(5 * noise, MIN_CONTRAST / 2), 0.6 * peak))
     labels, count = ndimage.label(smooth > t, structure=np.ones((3, 3)))
-    mass = ndimage.sum(smooth, labels, np.arange(1, count + 1))
-    kept = np.isin(labels, 1 + np.flatnonzero(mass >= SPECK_FRACTION * mass.max()))
+    mass = np.asarray(ndimage.sum(smooth, labels, np.arange(1, count + 1)))
+    slices = ndimage.find_objects(labels)
+    boxes = np.array([[s[0].start, s[1].start, s[0].stop, s[1].stop] for s in slices], float)
+    big = int(np.argmax(mass))
+    group = _clusters(boxes, MARK_GAP * max(boxes[big, 2] - boxes[big, 0], boxes[big, 3] - boxes[big, 1]))
+    marks = np.bincount(group, weights=mass)
+    kept_marks = np.flatnonzero(marks >= SPECK_FRACTION * marks.max())
+    if len(kept_marks) > 1:
+        raise NotOneDigit(f"{len(kept_marks)} separate marks of similar size (the lightest has "
+                          f"{marks[kept_marks].min() / marks.max():.0%} of the heaviest's ink), not one digit")
+    kept = np.isin(labels, 1 + np.flatnonzero(group == kept_marks[0]))
+    if (kept & frame).any():
+        raise NotOneDigit("the ink touches the edge of the paper or of the photo (part of the digit may be cut off)")
     region = ndimage.binary_dilation(kept, np.ones((3, 3)), iterations=max(1, round(2 * sigma)))
     low = t / 2
     high = max(np.median(strength[kept]), low + 1e-3)
@@ -220,11 +291,14 @@ def prepare(image, *, thicken: bool = True) -> np.ndarray:
 
     image: (h, w) grey or (h, w, c) with c = 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA);
     uint8, uint16, bool or float (floats in [0, 1] or [0, 255]); dark ink on light paper or light
-    ink on a dark background; at least 8 x 8 pixels. Uneven lighting is divided out and specks
-    are removed; the digit should be the only writing in the picture. ``thicken`` dilates strokes
-    thinner than MNIST's (a fine pen photographed at high resolution).
+    ink on a dark background; at least 8 x 8 pixels. The paper is found first (the light region;
+    a desk around it and a hard shadow on it are no ink), its illumination divided out, ruled lines
+    removed, then the ink on it is found and specks dropped. ``thicken`` dilates strokes thinner
+    than MNIST's (a fine pen photographed at high resolution).
 
-    Raises ValueError for a wrong shape or dtype, an empty or tiny array, or a blank page.
+    Raises :class:`NotOneDigit` (a ValueError whose message starts "could not isolate one digit:")
+    when there is no paper, nothing ink-like on it, several similar-sized marks, or ink touching the
+    edge; ValueError for a wrong shape or dtype or an empty or tiny array.
     """
     grey = _reduce(_to_grey(image), WORK_SIDE)
     return _frame(_ink(grey), thicken)[..., None]
@@ -246,7 +320,8 @@ def prepare_file(path, *, thicken: bool = True) -> np.ndarray:
     """Read an image file (anything Pillow opens; EXIF rotation applied) and :func:`prepare` it.
 
     Returns (28, 28, 1) float32 in [0, 1]. Raises ValueError starting with the path for a missing or
-    unreadable file and for anything :func:`prepare` rejects.
+    unreadable file and for anything :func:`prepare` rejects (:class:`NotOneDigit`, with ``path`` set,
+    when it refuses the picture).
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -265,6 +340,8 @@ def prepare_file(path, *, thicken: bool = True) -> np.ndarray:
         raise ValueError(f"{path}: not an image file ({type(err).__name__}: {err})") from None
     try:
         return prepare(array, thicken=thicken)
+    except NotOneDigit as err:
+        raise NotOneDigit(err.reason, path) from None
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
 

@@ -2,9 +2,11 @@
 
     python -m cnnlab.predict IMAGE... [--model weights/digit_classifier.h5]
 
-Prints ``<file>: <digit> (p=<probability>)`` per image; a file that cannot be used (not an image,
-blank page...) gets a one-line error on stderr and the others are still classified.
-Exit code: 0 all classified, 1 some files failed, 2 the model is missing or unloadable.
+Prints ``<file>: <digit> (p=<probability>)`` per image, or ``<file>: could not isolate one digit:
+<reason>`` when :func:`cnnlab.digits.prepare` refuses the picture (no paper, nothing ink-like,
+several marks, ink touching the edge) instead of guessing. A file that cannot be used at all (not an
+image, missing) gets a one-line error on stderr. The other files are still classified.
+Exit code: 0 all classified, 1 some files refused or failed, 2 the model is missing or unloadable.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab import config
-from cnnlab.digits import prepare_file
+from cnnlab.digits import NotOneDigit, prepare_file
 
 DEFAULT_MODEL = config.ROOT / "weights" / "digit_classifier.h5"
 NOTEBOOK = "notebooks/C3_handwritten_digit_classifier.ipynb"
@@ -53,22 +55,27 @@ def main(argv=None) -> int:
               f"recreate it by running {NOTEBOOK}", file=sys.stderr)
         return 2
 
-    names, batch, failed = [], [], 0
+    lines, batch, failed = {}, {}, 0
     for name in args.images:
         try:
-            batch.append(prepare_file(name))
-            names.append(name)
+            batch[name] = prepare_file(name)
+        except NotOneDigit as err:
+            lines[name] = f"{name}: could not isolate one digit: {err.reason}"
+            failed += 1
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
     if batch:
-        x = np.stack(batch)
+        x = np.stack(list(batch.values()))
         shape = tuple(model.input_shape[1:])
         if None not in shape and int(np.prod(shape)) == x[0].size:  # e.g. (28, 28, 1), (28, 28) or (784,)
             x = x.reshape((len(x), *shape))
         probs = _probabilities(model.predict(x, verbose=0))
-        for name, p in zip(names, probs):
-            print(f"{name}: {int(p.argmax())} (p={p.max():.3f})")
+        for name, p in zip(batch, probs):
+            lines[name] = f"{name}: {int(p.argmax())} (p={p.max():.3f})"
+    for name in args.images:  # in the order given
+        if name in lines:
+            print(lines[name])
     return 1 if failed else 0
 
 
