@@ -48,7 +48,7 @@ def test_first_call_trains_and_records_the_second_loads(build, data, tmp_path, c
     assert len(saved["weights_sha256"]) == 64 and saved["evaluation"]["test"]["accuracy"] == run.scores["test"]["accuracy"]
     again = fit(build, data, tmp_path, evaluate={"test": data}, verbose=1)
     assert again.history == run.history and again.scores == run.scores
-    assert "tiny: loaded" in capsys.readouterr().out
+    assert "tiny: training" not in capsys.readouterr().out  # loaded, silently
     for a, b in zip(run.model.get_weights(), again.model.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -115,7 +115,7 @@ def test_a_recipe_stands_for_the_float_bytes_but_not_for_labels_or_shapes(build,
     x, y = data
     fit(build, data, tmp_path, recipe="recipe v1")
     fit(build, (x + 1e-7, y), tmp_path, recipe="recipe v1", verbose=1)    # last-bit differences: loaded
-    assert "tiny: loaded" in capsys.readouterr().out
+    assert "tiny: training" not in capsys.readouterr().out
     for changed in [dict(data=(x, 1 - y)), dict(data=(x[:32], y[:32])), dict(recipe="recipe v2")]:
         fit(build, **({"data": data, "recipe": "recipe v1"} | changed), folder=tmp_path, verbose=1)
         assert "tiny: training" in capsys.readouterr().out
@@ -254,3 +254,15 @@ def test_a_re_keyed_record_names_the_weights_file_it_kept(build, data, tmp_path)
     np.testing.assert_array_equal(again.model.get_weights()[0], first.model.get_weights()[0])
     fit(build, data, tmp_path, keep_weights=True, epochs=1)  # retrained: the new file replaces the old one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.weights.h5"]
+
+
+def test_metrics_report_the_epoch_early_stopping_restored(build, data, tmp_path):
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=50, restore_best_weights=True)
+    run = fit(build, data, tmp_path, validation_data=data, epochs=6, callbacks=(stopper,), evaluate={"test": data})
+    best = int(np.argmin(run.history["val_loss"])) + 1
+    assert run.restored_epoch == best == stopper.best_epoch + 1   # Keras restores at the end even without stopping
+    assert run.metrics()["val_accuracy"] == run.history["val_accuracy"][best - 1]
+    again = fit(build, data, tmp_path, validation_data=data, epochs=6, callbacks=(stopper,), evaluate={"test": data})
+    assert again.metrics() == run.metrics() and again.restored_epoch == best
+    plain = fit(build, data, tmp_path / "plain", validation_data=data, epochs=3, evaluate={"test": data})
+    assert plain.restored_epoch is None and plain.metrics()["val_accuracy"] == plain.history["val_accuracy"][-1]

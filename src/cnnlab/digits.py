@@ -336,7 +336,9 @@ def prepare_file(path, *, thicken: bool = True) -> np.ndarray:
                 img = img.convert("RGBA" if "transparency" in img.info or img.mode.endswith("A") else "RGB")
             img = _shrink(img, WORK_SIDE)
             array = np.asarray(img)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as err:
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: not an image file (expected a PNG, JPEG or other picture Pillow can read)") from None
+    except (OSError, Image.DecompressionBombError, ValueError) as err:
         raise ValueError(f"{path}: not an image file ({type(err).__name__}: {err})") from None
     try:
         return prepare(array, thicken=thicken)

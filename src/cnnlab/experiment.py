@@ -35,7 +35,7 @@ import numpy as np
 from cnnlab import config
 from cnnlab.fileio import atomic_path, sha256_file, write_text_atomic
 from cnnlab.train import (argmax_accuracy, callback_config, canonical_json, check_epochs_batch, check_xy, cross_entropy, fingerprint,
-                          keras, save_model_weights, train)
+                          keras, restored_epoch, save_model_weights, train)
 
 KEY_VERSION = 2
 """Bump when the key's recipe changes on purpose (every cached model then needs re-keying)."""
@@ -159,6 +159,7 @@ class Run:
     scores: dict
     params: int
     _model: keras.Model | None = field(default=None, repr=False)
+    restored_epoch: int | None = None
 
     @property
     def model(self) -> keras.Model:
@@ -169,14 +170,17 @@ class Run:
 
     def metrics(self, split: str = "test") -> dict:
         """Headline numbers for ``results/<notebook>.json``: ``<split>_accuracy``, params, epochs trained
-        and, when validated, the last val_accuracy."""
+        and, when validated, the val_accuracy of the weights kept (the last epoch's, or the epoch an
+        EarlyStopping with ``restore_best_weights`` restored, also given as ``restored_epoch``)."""
         if split not in self.scores:
             raise ValueError(f"split: expected one of the evaluated splits {sorted(self.scores)}, got {split!r} "
                              f"(pass evaluate={{{split!r}: (x, y)}} to fit)")
         row = {f"{split}_accuracy": self.scores[split]["accuracy"], "params": self.params,
                "epochs": len(self.history.get("epoch_seconds", []))}
+        if self.restored_epoch is not None:
+            row["restored_epoch"] = self.restored_epoch
         if "val_accuracy" in self.history:
-            row["val_accuracy"] = self.history["val_accuracy"][-1]
+            row["val_accuracy"] = self.history["val_accuracy"][(self.restored_epoch or 0) - 1]
         return row
 
 
@@ -220,10 +224,8 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
                 record.setdefault("evaluation", {}).update(
                     {s: {"data": eval_ids[s], **v} for s, v in _scores(model, {s: evaluate[s] for s in missing}).items()})
                 write_text_atomic(config.writable_path(folder / f"{name}.json"), json.dumps(record, indent=1))
-            if verbose:
-                print(f"{name}: loaded (trained earlier)")  # the same whether or not the local cache has its weights
             return Run(name, record["history"], {s: _plain(record["evaluation"][s]) for s in evaluate},
-                       parts["params"], model if loaded else None)
+                       parts["params"], model if loaded else None, restored_epoch(training["callbacks"], record["history"]))
         reason = f"its record has no scores for {missing} and its weights are not kept"
     elif record is None:
         orphans = _weights_candidates(name, folder) + sorted(folder.glob(f"{glob.escape(name)}-*.weights.h5"))
@@ -265,7 +267,7 @@ def _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_we
               "weights_kept": bool(keep_weights), "history": history,
               "evaluation": {s: {"data": eval_ids[s], **v} for s, v in scores.items()}}
     write_text_atomic(config.writable_path(folder / f"{name}.json"), json.dumps(record, indent=1))
-    return Run(name, history, scores, parts["params"], model)
+    return Run(name, history, scores, parts["params"], model, restored_epoch(parts["training"]["callbacks"], history))
 
 
 def _plain(score: dict) -> dict:

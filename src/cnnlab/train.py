@@ -177,6 +177,27 @@ def callback_config(callback) -> dict:
     return {"class": cls.__name__, **{f: _json_value(getattr(callback, f)) for f in fields}}
 
 
+def restored_epoch(callback_configs: list[dict], history: dict) -> int | None:
+    """The 1-based epoch whose weights an ``EarlyStopping(restore_best_weights=True)`` put back at the
+    end of training (Keras 3 restores them whether or not it stopped early), or None."""
+    for cfg in callback_configs:
+        if cfg.get("class") != "EarlyStopping" or not cfg.get("restore_best_weights"):
+            continue
+        values = history.get(cfg["monitor"])
+        if not values:
+            return None
+        mode = cfg["mode"] if cfg["mode"] in ("min", "max") else ("max" if "acc" in cfg["monitor"] else "min")
+        sign, delta = (1, abs(cfg["min_delta"])) if mode == "max" else (-1, abs(cfg["min_delta"]))
+        best, best_epoch = None, cfg["start_from_epoch"]
+        for epoch, value in enumerate(values):
+            if epoch < cfg["start_from_epoch"]:
+                continue
+            if best is None or sign * (value - best) > delta:
+                best, best_epoch = value, epoch
+        return best_epoch + 1
+    return None
+
+
 def _json_value(value):
     return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
 

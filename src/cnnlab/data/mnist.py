@@ -164,9 +164,6 @@ def load_mnist(cache: Path | None = None, *, verbose: bool = True) -> MnistSplit
                 print(f"MNIST: refusing {label}: {err}")
             continue
         if path not in caches:
-            target = config.writable_path(cache)
-            write_npz(target, arrays)
-            if verbose:
-                print(f"MNIST: loaded from {label}; cached as {config.shown_path(target)}")
+            write_npz(config.writable_path(cache), arrays)  # silently: a notebook prints the same with or without it
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
     raise MnistUnavailable("MNIST could not be loaded from any source:\n  " + "\n  ".join(failures))

@@ -142,6 +142,14 @@ def _download(name: str) -> Path:
     return Path(path)
 
 
+def _download_failure(err: Exception) -> str:
+    """One short phrase for a failed download: no URLs, errno texts or paths."""
+    message = " ".join(str(err).replace(f"{config.ROOT}/", "").split()) or type(err).__name__
+    if "URL fetch failure" in message or isinstance(err, OSError):
+        return "the SVHN site could not be reached (offline?)"
+    return f"download failed ({message})"
+
+
 def _real(verbose: bool) -> tuple[SvhnSplits | None, str]:
     """Both official splits, or None and a one-line account of every source tried."""
     paths, where, failures = {}, [], []
@@ -152,14 +160,16 @@ def _real(verbose: bool) -> tuple[SvhnSplits | None, str]:
                 path = _download(name)
                 where.append(f"{name} downloaded from {URL}")
             except Exception as err:  # offline: URL fetch failure; a bad download: hash mismatch
-                message = " ".join(str(err).replace(f"{config.ROOT}/", "").split()) or type(err).__name__
-                failures.append(f"{name}: {'; '.join(reasons)}; download failed ({message})")
+                failures.append((name, f"{'; '.join(reasons)}; {_download_failure(err)}"))
                 continue
         else:
             where.append(config.shown_path(path))
         paths[name] = path
     if failures:
-        return None, " | ".join(failures)
+        by_reason = {}
+        for name, reason in failures:
+            by_reason.setdefault(reason, []).append(name)
+        return None, " | ".join(f"{' and '.join(names)}: {reason}" for reason, names in by_reason.items())
     splits = []
     for name, path in paths.items():
         try:
@@ -183,7 +193,8 @@ def load_svhn(*, verbose: bool = True) -> tuple[tuple[np.ndarray, np.ndarray], t
         if verbose:
             print(f"SVHN: loaded {account}")
         return real[0], real[1], SvhnInfo(source=account, stand_in=False)
-    (x_train, y_train), (x_test, y_test) = svhn_stand_in.load_stand_in(verbose=verbose)
+    # generated (about 20 s) or read from its local cache without a word, so the output is the same either way
+    (x_train, y_train), (x_test, y_test) = svhn_stand_in.load_stand_in(verbose=False)
     source = (f"generated SVHN-like stand-in (cnnlab.data.svhn_stand_in v{svhn_stand_in.VERSION}, seed "
               f"{svhn_stand_in.SEED}: font-rendered digits, not photographs) because real SVHN was unavailable: {account}")
     print(stand_in_banner(source))
