@@ -266,3 +266,10 @@ def test_metrics_report_the_epoch_early_stopping_restored(build, data, tmp_path)
     assert again.metrics() == run.metrics() and again.restored_epoch == best
     plain = fit(build, data, tmp_path / "plain", validation_data=data, epochs=3, evaluate={"test": data})
     assert plain.restored_epoch is None and plain.metrics()["val_accuracy"] == plain.history["val_accuracy"][-1]
+
+
+def test_recorded_history_reads_another_runs_record(build, data, tmp_path):
+    run = fit(build, data, tmp_path)
+    assert experiment.recorded_history("tiny", tmp_path) == run.history
+    with pytest.raises(ValueError, match="run the notebook that trains it first"):
+        experiment.recorded_history("absent", tmp_path)

@@ -82,3 +82,23 @@ def test_a_key_or_value_equal_to_a_layer_name_is_not_renamed():
     first = canonical_json(model().to_json())   # its Activation layer is named "activation"
     second = canonical_json(model().to_json())  # "activation_1"
     assert first == second and '"activation": "relu"' in first
+
+
+def test_stays_above_finds_the_last_crossing_not_the_first():
+    from cnnlab.train import stays_above
+    h = {"iterations": [0, 250, 500, 750, 1000], "train_seconds": [0, 1, 2, 3, 4], "val_accuracy": [0.1, 0.96, 0.94, 0.95, 0.97]}
+    assert stays_above(h, 0.95) == {"iterations": 750, "seconds": 3.0}
+    assert stays_above(h | {"val_accuracy": [0.96] * 5}, 0.95) == {"iterations": 0, "seconds": 0.0}
+    assert stays_above(h | {"val_accuracy": [0.96, 0.97, 0.98, 0.99, 0.9]}, 0.95) is None
+    with pytest.raises(ValueError, match="expected 'iterations'"):
+        stays_above({"val_accuracy": [1.0]}, 0.95)
+
+
+def test_iteration_log_can_name_its_second_set_validation(data):
+    from cnnlab.train import IterationLog
+
+    plain, val = IterationLog(data, data, every=3), IterationLog(data, data, every=3, test_name="val")
+    assert "test_name" not in plain.cache_config()   # existing keys unchanged
+    assert val.cache_config() == plain.cache_config() | {"test_name": "val"}
+    with pytest.raises(ValueError, match="test_name"):
+        IterationLog(data, data, test_name="validation")

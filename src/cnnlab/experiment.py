@@ -99,6 +99,15 @@ def _read_record(name: str, folder: Path) -> tuple[dict | None, Path | None]:
     return None, None
 
 
+def recorded_history(name: str, weights_dir: Path | None = None) -> dict:
+    """The history stored with the cached run ``name`` (e.g. ``"B1_original"``), for a notebook that
+    plots a run another notebook trained. ValueError if there is no record."""
+    record, _ = _read_record(name, Path(weights_dir or config.WEIGHTS_DIR))
+    if record is None:
+        raise ValueError(f"{name}: no history record {name}.json in weights/; run the notebook that trains it first")
+    return record["history"]
+
+
 def _weights_file(name: str, record: dict | None) -> str:
     """The record's weights file name: ``<name>.weights.h5``, or the name a re-keyed file kept (so that
     re-keying renames nothing in git)."""

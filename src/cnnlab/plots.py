@@ -37,10 +37,10 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
 
 def iteration_curves(histories: dict[str, dict], *, ax=None, title: str = "accuracy during training",
                      ylim: tuple[float, float] | None = None):
-    """Train (solid) and test (dashed) accuracy against the optimiser step, one colour per model.
+    """Train (solid) and test or validation (dashed) accuracy against the optimiser step, one colour per model.
 
     histories: ``{label: history}`` whose ``iterations``, ``train_accuracy`` and ``test_accuracy``
-    come from :class:`cnnlab.train.IterationLog`. Returns the axes.
+    (or ``val_accuracy``) come from :class:`cnnlab.train.IterationLog`. Returns the axes.
     """
     if not histories:
         raise ValueError("histories: expected at least one {label: history}")
@@ -48,8 +48,9 @@ def iteration_curves(histories: dict[str, dict], *, ax=None, title: str = "accur
     for i, (label, history) in enumerate(histories.items()):
         if "iterations" not in history:
             raise ValueError(f"histories[{label!r}]: no 'iterations' (train it with an IterationLog callback)")
+        split, name = ("val", "validation") if "val_accuracy" in history else ("test", "test")
         ax.plot(history["iterations"], history["train_accuracy"], color=f"C{i % 10}", label=f"{label} (train)")
-        ax.plot(history["iterations"], history["test_accuracy"], color=f"C{i % 10}", ls="--", label=f"{label} (test)")
+        ax.plot(history["iterations"], history[f"{split}_accuracy"], color=f"C{i % 10}", ls="--", label=f"{label} ({name})")
     ax.set(xlabel="iteration (optimiser step)", ylabel="accuracy", title=title, ylim=ylim)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")

@@ -29,7 +29,9 @@ the recipe by which rows.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import re
 import subprocess
@@ -254,7 +256,8 @@ def _from_keras(model, input_shape) -> None:
     from cnnlab import quiet_tensorflow  # noqa: F401
     import keras
 
-    source = keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=input_shape)
+    with contextlib.redirect_stdout(io.StringIO()):   # Keras' "Downloading data from ..." line: the source is reported by the caller
+        source = keras.applications.VGG16(weights="imagenet", include_top=False, input_shape=input_shape)
     model.set_weights(source.get_weights())
     verify_imagenet(model, "Keras ImageNet weights")
 

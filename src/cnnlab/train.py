@@ -93,13 +93,17 @@ class IterationLog(keras.callbacks.Callback):
     many steps (give ``fit`` enough epochs). train, test: ``(x, y)`` with integer labels; the
     probe is evaluated in inference mode (no dropout), so it is comparable with the test score.
     ``score(probs, y) -> float`` replaces argmax accuracy, e.g. for a model whose output is not
-    the label itself (it enters the cache key by its name).
+    the label itself (it enters the cache key by its name). ``test_name="val"`` records the second
+    set as ``val_accuracy`` (a validation probe) instead of ``test_accuracy``.
     """
 
     def __init__(self, train, test, *, every: int = 500, stop_at: int | None = None, batch_size: int = 1000,
-                 score: Callable | None = None):
+                 score: Callable | None = None, test_name: str = "test"):
         super().__init__()
         self.train_probe, self.test = check_xy(train, "train"), check_xy(test, "test")
+        if test_name not in ("test", "val"):
+            raise ValueError(f"test_name: expected 'test' or 'val' (the record key is <test_name>_accuracy), got {test_name!r}")
+        self.test_name = test_name
         for arg, value in (("every", every), ("batch_size", batch_size), ("stop_at", 1 if stop_at is None else stop_at)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{arg}: expected a positive int, got {value!r}")
@@ -108,8 +112,9 @@ class IterationLog(keras.callbacks.Callback):
 
     def cache_config(self) -> dict:
         """What changes the training run or its record: enters ``fit_or_load``'s cache key."""
-        return {"class": type(self).__name__, "every": self.every, "stop_at": self.stop_at, "score": self.score.__name__,
-                "train": fingerprint(*self.train_probe), "test": fingerprint(*self.test)}
+        config = {"class": type(self).__name__, "every": self.every, "stop_at": self.stop_at, "score": self.score.__name__,
+                  "train": fingerprint(*self.train_probe), "test": fingerprint(*self.test)}
+        return config | ({"test_name": self.test_name} if self.test_name != "test" else {})
 
     def _predict(self, x) -> np.ndarray:
         return self.model.predict(x, batch_size=self.batch_size, verbose=0)
@@ -122,10 +127,10 @@ class IterationLog(keras.callbacks.Callback):
         self.record["train_accuracy"].append(float(self.score(probs, y)))
         if probs.ndim == 2 and y.shape == probs.shape[:1] and np.issubdtype(y.dtype, np.integer):
             self.record.setdefault("train_loss", []).append(cross_entropy(probs, y))
-        self.record["test_accuracy"].append(float(self.score(self._predict(x_test), y_test)))
+        self.record[f"{self.test_name}_accuracy"].append(float(self.score(self._predict(x_test), y_test)))
 
     def on_train_begin(self, logs=None):
-        self.record = {"iterations": [], "train_accuracy": [], "test_accuracy": [], "train_seconds": []}
+        self.record = {"iterations": [], "train_accuracy": [], f"{self.test_name}_accuracy": [], "train_seconds": []}
         self._step, self._seconds = 0, 0.0
         self._log()
 
@@ -153,6 +158,18 @@ def first_reaching(history: dict, threshold: float, key: str = "test_accuracy") 
     if hits.size == 0:
         return None
     return {"iterations": int(history["iterations"][hits[0]]), "seconds": float(history["train_seconds"][hits[0]])}
+
+
+def stays_above(history: dict, threshold: float, key: str = "val_accuracy") -> dict | None:
+    """The first :class:`IterationLog` entry from which ``history[key]`` stays ``>= threshold`` at every
+    later logged point (``iterations`` and ``seconds``), or None if the last point is below it."""
+    if "iterations" not in history or key not in history:
+        raise ValueError(f"history: expected 'iterations' and {key!r} from an IterationLog, got {sorted(history)}")
+    below = np.flatnonzero(np.asarray(history[key]) < threshold)
+    first = 0 if below.size == 0 else int(below[-1]) + 1
+    if first == len(history[key]):
+        return None
+    return {"iterations": int(history["iterations"][first]), "seconds": float(history["train_seconds"][first])}
 
 
 _KERAS_CALLBACK_FIELDS = {
