@@ -94,3 +94,11 @@ def test_layer_gradients_marks_exact_zeros_instead_of_dropping_them():
     assert list(zeros.get_xdata()) == [2, 3] and zeros.get_ydata()[0] == pytest.approx(1e-4)
     with pytest.raises(ValueError, match="finite values >= 0"):
         layer_gradients({"bad": [1.0, -1.0]})
+
+
+def test_layer_gradients_gives_an_all_zero_line_no_empty_legend_entry():
+    from cnnlab.plots import layer_gradients
+
+    ax = layer_gradients({"relu": [0.0, 0.0], "tanh": [1e-2, 2e-2]})
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["relu: exactly 0 (2 layers)", "tanh"]

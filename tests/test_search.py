@@ -47,3 +47,17 @@ def test_shrink_refuses_a_failing_or_impossible_start():
 def test_impossible_neighbours_are_skipped():
     result = shrink({"a": 3, "b": 2}, LADDERS, lambda c: None if c["b"] == 1 else size(c), lambda c: True)
     assert result.winner == {"a": 1, "b": 2} and result.failing_neighbours == []
+
+
+def test_a_step_passes_over_values_that_leave_the_size_unchanged():
+    ladders = {"pool": [4, 5, 6, 7, 8]}
+    size = {4: 36, 5: 16, 6: 16, 7: 9, 8: 9}
+
+    def count(c):
+        return size[c["pool"]]
+
+    assert neighbours({"pool": 5}, ladders, count) == [{"pool": 4}, {"pool": 7}]
+    assert neighbours({"pool": 5}, ladders) == [{"pool": 4}, {"pool": 6}]
+    assert neighbours({"pool": 7}, ladders, count) == [{"pool": 6}]   # 8 changes nothing and ends the ladder
+    result = shrink({"pool": 4}, ladders, count, lambda c: True)
+    assert [c["pool"] for c in result.path] == [4, 5, 7]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import ConfusionMatrixDisplay
+
+
+MARKERS = "os^vDP*X"
 
 
 def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=None, xlabel: str = "epoch",
@@ -21,15 +25,16 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
     for i, (label, history) in enumerate(histories.items()):
         if metric not in history:
             raise ValueError(f"histories[{label!r}]: expected the metric {metric!r}, got no {metric!r} among {sorted(history)}")
-        color = f"C{i % 10}"
+        style = {"color": f"C{i % 10}", "marker": MARKERS[i % len(MARKERS)], "markersize": 3}   # markers: lines that coincide stay visible
         epochs = np.arange(1, len(history[metric]) + 1)
         if metric.startswith("val_"):
-            ax.plot(epochs, history[metric], color=color, ls="--", label=f"{label} (validation)")
+            ax.plot(epochs, history[metric], ls="--", label=f"{label} (validation)", **style)
             continue
-        ax.plot(epochs, history[metric], color=color, label=f"{label} (train)")
+        ax.plot(epochs, history[metric], label=f"{label} (train)", **style)
         if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], color=color, ls="--", label=f"{label} (validation)")
+            ax.plot(epochs, history[f"val_{metric}"], ls="--", label=f"{label} (validation)", **style)
     ax.set(xlabel=xlabel, ylabel=metric, title=title or f"{metric} during training")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax
@@ -150,11 +155,12 @@ def layer_gradients(gradients: dict[str, list[float]], *, ax=None, title: str | 
     for i, (label, g) in enumerate(values.items()):
         layers_ = np.arange(1, g.size + 1)
         shown = np.where(g > 0, g, np.nan)
-        line, = ax.semilogy(layers_, shown, marker=".", color=f"C{i % 10}", label=label)
+        line, = ax.semilogy(layers_, shown, marker=".", color=f"C{i % 10}", label=label if np.any(g > 0) else None)
         if np.any(g == 0):
             ax.plot(layers_[g == 0], np.full(int((g == 0).sum()), floor), ls="none", marker="x", color=line.get_color(),
                     label=f"{label}: exactly 0 ({int((g == 0).sum())} layers)")
     ax.set(xlabel="layer depth (1 = first hidden layer)", ylabel="max |dC/dW| in the layer", title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
     return ax
