@@ -5,15 +5,18 @@ from cnnlab.analysis import (
     GradientProbe,
     accuracy,
     activation_model,
+    dead_units,
     edge_images,
-    gradient_angles,
+    grating_images,
+    hue_colours,
     max_abs_gradients,
     mean_activations,
     misclassified,
     model_metrics,
     param_counts,
     predict_classes,
-    stroke_images,
+    receptive_field,
+    top_patches,
 )
 from cnnlab.models import dense_classifier
 
@@ -82,21 +85,6 @@ def test_mean_activations_overall_and_per_class():
         mean_activations(acts, x, y[:5])
 
 
-def test_stroke_images_draw_oriented_bars():
-    horizontal, vertical, diagonal = stroke_images([0, 90, 45], size=15, width=1.0, length=9.0)
-    assert horizontal[7, 3:12].min() == 1.0 and horizontal[2].max() == 0.0     # the middle row
-    np.testing.assert_allclose(vertical, horizontal.T, atol=1e-6)
-    assert diagonal[7, 7] == 1.0 and diagonal[4, 10] > 0.5 and diagonal[4, 4] == 0.0  # up and to the right
-    assert diagonal.min() >= 0.0 and diagonal.max() <= 1.0
-
-
-def test_stroke_images_reject_bad_arguments():
-    with pytest.raises(ValueError, match="angles_deg: expected a finite number"):
-        stroke_images([np.nan])
-    with pytest.raises(ValueError, match="size, width, length"):
-        stroke_images([0], width=0)
-
-
 def test_max_abs_gradients_match_a_hand_computed_softmax_regression():
     import keras
 
@@ -126,12 +114,61 @@ def test_edge_images_brighten_in_the_given_direction():
     assert up[0, 4] == 1.0 and up[8, 4] == 0.0
 
 
-def test_gradient_angles_recover_the_edge_direction():
-    angles = [0, 45, 90, 200, 300]
-    direction, magnitude = gradient_angles(edge_images(angles, size=21, softness=4.0))
-    np.testing.assert_allclose(direction[:, 10, 10], angles, atol=1e-6)
-    assert magnitude[:, 10, 10].min() > 0
-    with pytest.raises(ValueError, match="images: expected"):
-        gradient_angles(np.zeros((3, 3)))
-    with pytest.raises(ValueError, match="size, softness"):
-        edge_images([0], softness=0)
+def test_gratings_vary_along_their_angle_with_their_period():
+    g = grating_images([0, 90], [4], size=9)                  # (2, 9, 9)
+    assert g.shape == (2, 9, 9) and g.min() >= 0 and g.max() <= 1
+    np.testing.assert_allclose(g[0], g[0][:1].repeat(9, axis=0))          # 0 deg: constant down each column
+    np.testing.assert_allclose(g[0][:, :-4], g[0][:, 4:], atol=1e-6)       # period 4 along the row
+    np.testing.assert_allclose(g[1], g[0].T, atol=1e-6)                    # 90 deg: the same, turned
+    with pytest.raises(ValueError, match="at least 2 pixels"):
+        grating_images([0], [1])
+
+
+def test_hue_colours_start_at_red_and_are_saturated():
+    c = hue_colours(6)
+    np.testing.assert_allclose(c, [[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1], [1, 0, 1]])
+    assert np.allclose(c.max(axis=1), 1) and np.allclose(c.min(axis=1), 0)
+
+
+def test_receptive_field_walks_convolutions_and_pooling():
+    import keras
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3, padding="same", name="a"),
+                              keras.layers.Conv2D(2, 3, name="b"), keras.layers.MaxPooling2D(name="p"),
+                              keras.layers.Conv2D(2, 3, padding="same", name="c"), keras.layers.Conv2D(2, 3, name="d")])
+    assert receptive_field(model, "a") == (3, 1, -1)
+    assert receptive_field(model, "b") == (5, 1, -1)
+    assert receptive_field(model, "p") == (6, 2, -1)
+    assert receptive_field(model, "d") == (14, 2, -3)
+    with pytest.raises(ValueError, match="got 'e'"):
+        receptive_field(model, "e")
+
+
+def test_top_patches_cut_the_window_under_each_peak_strongest_first():
+    images = np.zeros((3, 6, 6), np.float32)
+    images[0, 2, 3], images[2, 4, 1] = 5, 9
+    maps = images.copy()                                   # an identity "filter": field (1, 1, 0) ... widened to 3
+    patches, index, value = top_patches(maps, images, (3, 1, -1), n=2)
+    assert index.tolist() == [2, 0] and value.tolist() == [9, 5]
+    assert patches.shape == (2, 3, 3) and patches[0, 1, 1] == 9 and patches[1, 1, 1] == 5
+    corner = np.zeros((1, 6, 6), np.float32)
+    corner[0, 0, 0] = 1
+    patch, _, _ = top_patches(corner, corner, (3, 1, -1), n=1)
+    assert patch[0, 1, 1] == 1 and patch[0, 0].sum() == 0    # outside the image: zeros
+    with pytest.raises(ValueError, match="same N"):
+        top_patches(maps[:2], images, (3, 1, -1))
+
+
+def test_dead_units_are_those_that_never_fire():
+    import keras
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation="relu")])
+    model.layers[0].set_weights([np.array([[1.0, -1.0, 0.0], [1.0, -1.0, 0.0]]), np.zeros(3)])
+    dead, = dead_units(model, np.random.default_rng(0).random((10, 2)), batch_size=4)
+    assert dead.tolist() == [False, True, True]
+
+
+def test_mean_sd_is_the_sample_sd_and_zero_for_one_run():
+    from cnnlab.analysis import mean_sd
+    assert mean_sd([0.9, 0.92, 0.94]) == pytest.approx((0.92, 0.02))
+    assert mean_sd([0.5]) == (0.5, 0.0)
+    with pytest.raises(ValueError, match="finite numbers"):
+        mean_sd([])

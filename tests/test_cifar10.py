@@ -32,3 +32,9 @@ def test_a_missing_split_says_where_to_put_it(tmp_path, monkeypatch):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         cifar10.load_cifar10(**kwargs)
+
+
+def test_available_tells_whether_a_split_can_be_found():
+    assert cifar10.available("test")                      # vendored in data/
+    with pytest.raises(ValueError, match="expected 'test' or 'train'"):
+        cifar10.available("valid")

@@ -273,3 +273,29 @@ def test_recorded_history_reads_another_runs_record(build, data, tmp_path):
     assert experiment.recorded_history("tiny", tmp_path) == run.history
     with pytest.raises(ValueError, match="run the notebook that trains it first"):
         experiment.recorded_history("absent", tmp_path)
+
+
+def test_kept_weights_load_without_their_training_data(build, data, tmp_path):
+    x, y = data
+    trained = fit(build, data, tmp_path, keep_weights=True, evaluate={"test": data})
+    loaded = experiment.load_trained(build, name="tiny", weights_dir=tmp_path, evaluate={"test": data, "half": (x[:8], y[:8])})
+    np.testing.assert_allclose(loaded.model.predict(x, verbose=0), trained.model.predict(x, verbose=0), atol=1e-6)
+    assert loaded.history == trained.history and loaded.scores["test"] == trained.scores["test"]
+    assert "half" in record(tmp_path)["evaluation"]          # a new split's score is stored with the record
+
+
+def test_loading_kept_weights_refuses_a_different_model_or_a_score_only_record(build, data, tmp_path):
+    fit(build, data, tmp_path, keep_weights=True)
+
+    def wider():
+        model = keras.Sequential([keras.Input(data[0].shape[1:]), keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    with pytest.raises(ValueError, match="differs from the one trained: architecture"):
+        experiment.load_trained(wider, name="tiny", weights_dir=tmp_path)
+    fit(build, data, tmp_path / "scores", name="scores")
+    with pytest.raises(ValueError, match="a score-only record"):
+        experiment.load_trained(build, name="scores", weights_dir=tmp_path / "scores")
+    with pytest.raises(ValueError, match="no record"):
+        experiment.load_trained(build, name="absent", weights_dir=tmp_path)

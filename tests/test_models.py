@@ -8,7 +8,6 @@ from cnnlab.models import (
     conv_classifier,
     deep_mlp,
     dense_classifier,
-    lecture_cnn,
     pair_cnn,
     rotation_cnn,
     shallow_cnn,
@@ -60,23 +59,17 @@ def test_dense_classifier_rejects_bad_dropout():
         dense_classifier((4,), dropout=-0.1)
 
 
-def test_lecture_cnn_has_the_lecture_parameter_count():
-    model = lecture_cnn()
-    assert param_counts(model)["total"] == 34_826
-    assert [layer.name for layer in model.layers][:2] == ["conv1", "pool1"]
-
-
 def test_p4_cnn_is_invariant_to_quarter_turns_and_matches_the_plain_cnn_in_size():
     import numpy as np
 
     from cnnlab.data.transforms import rot90
 
-    p4 = rotation_cnn(channels=4)
+    p4 = rotation_cnn(channels=4, head_channels=6)
     x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
     reference = p4.predict(x, verbose=0)
     for k in (1, 2, 3):
         np.testing.assert_allclose(p4.predict(rot90(x, k), verbose=0), reference, atol=1e-5)
-    plain = rotation_cnn(channels=8, p4=False)
+    plain = rotation_cnn(channels=8, head_channels=12, p4=False)
     assert abs(param_counts(plain)["total"] / param_counts(p4)["total"] - 1) < 0.1
     plain_out = plain.predict(x, verbose=0)
     assert np.abs(plain.predict(rot90(x, 1), verbose=0) - plain_out).max() > 1e-4  # not invariant by design
@@ -85,6 +78,8 @@ def test_p4_cnn_is_invariant_to_quarter_turns_and_matches_the_plain_cnn_in_size(
 def test_rotation_cnn_rejects_bad_channels():
     with pytest.raises(ValueError, match="channels: expected a positive int"):
         rotation_cnn(channels=0)
+    with pytest.raises(ValueError, match="head_channels: expected a positive int, got 2.5"):
+        rotation_cnn(head_channels=2.5)
 
 
 def test_feature_head_matches_the_sheets_summary_on_fc1_features():

@@ -112,26 +112,6 @@ def mean_activations(act_model: keras.Model, x: np.ndarray, y=None, *, batch_siz
     return [m[0] for m in means] if y is None else means
 
 
-def stroke_images(angles_deg, size: int = 28, width: float = 2.0, length: float = 14.0) -> np.ndarray:
-    """Synthetic straight strokes through the image centre, one per angle: (n, size, size) float32 in [0, 1].
-
-    Angles in degrees, counter-clockwise from horizontal (image rows grow downwards). Each stroke
-    is a bar of the given width and length (pixels) with soft edges, like a pen stroke in MNIST.
-    """
-    angles = np.atleast_1d(np.asarray(angles_deg, dtype=np.float64))
-    if angles.ndim != 1 or not np.all(np.isfinite(angles)):
-        raise ValueError(f"angles_deg: expected a finite number or 1-D sequence, got {angles_deg!r}")
-    if not isinstance(size, int) or size < 3 or width <= 0 or length <= 0:
-        raise ValueError(f"size, width, length: expected size >= 3 and positive width and length, got {size}, {width}, {length}")
-    centre = (size - 1) / 2
-    rows, cols = np.mgrid[0:size, 0:size] - centre
-    theta = np.deg2rad(angles)[:, None, None]
-    along = cols * np.cos(theta) - rows * np.sin(theta)        # distance along the stroke
-    across = cols * np.sin(theta) + rows * np.cos(theta)       # distance from the stroke's axis
-    inside = np.clip(width / 2 + 0.5 - np.abs(across), 0, 1) * np.clip(length / 2 + 0.5 - np.abs(along), 0, 1)
-    return inside.astype(np.float32)
-
-
 def max_abs_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray) -> list[float]:
     """Largest |d loss / d w| over each layer's kernel, first layer first, on one batch (x, y).
 
@@ -197,14 +177,97 @@ def edge_images(angles_deg, size: int = 28, softness: float = 1.0) -> np.ndarray
     return np.clip(0.5 + along_normal / softness, 0, 1).astype(np.float32)
 
 
-def gradient_angles(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Direction (degrees, as in :func:`edge_images`) and magnitude of the brightness gradient.
+def grating_images(angles_deg, periods, size: int = 32) -> np.ndarray:
+    """Sinusoidal gratings through the image centre: (len(angles) * len(periods), size, size) float32
+    in [0, 1], angle-major. The brightness varies along ``angle`` (degrees, as in :func:`edge_images`)
+    with ``period`` pixels per cycle; the stripes run perpendicular to it."""
+    angles = np.atleast_1d(np.asarray(angles_deg, dtype=np.float64))
+    periods = np.atleast_1d(np.asarray(periods, dtype=np.float64))
+    if angles.ndim != 1 or not np.all(np.isfinite(angles)):
+        raise ValueError(f"angles_deg: expected a finite number or 1-D sequence, got {angles_deg!r}")
+    if periods.ndim != 1 or not np.all(periods >= 2):
+        raise ValueError(f"periods: expected periods of at least 2 pixels, got {periods!r}")
+    if not isinstance(size, int) or size < 3:
+        raise ValueError(f"size: expected an int >= 3, got {size!r}")
+    rows, cols = np.mgrid[0:size, 0:size] - (size - 1) / 2
+    theta = np.deg2rad(angles)[:, None, None, None]
+    along = cols * np.cos(theta) - rows * np.sin(theta)                      # (angles, 1, size, size)
+    waves = 0.5 + 0.5 * np.cos(2 * np.pi * along / periods[None, :, None, None])
+    return waves.reshape(-1, size, size).astype(np.float32)
 
-    images: (n, h, w) float. Returns two (n, h, w) arrays: the angle in [0, 360) of the direction in
-    which brightness increases, and the gradient's length (central differences).
+
+def hue_colours(n: int = 12) -> np.ndarray:
+    """``n`` fully saturated colours evenly spaced in hue, starting at red: (n, 3) float32 RGB in [0, 1]."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected a positive int, got {n!r}")
+    h = 6 * np.arange(n) / n
+    channel = lambda shift: np.clip(np.abs((h + shift) % 6 - 3) - 1, 0, 1)  # noqa: E731 (the HSV ramp)
+    return np.stack([channel(0), channel(4), channel(2)], axis=1).astype(np.float32)
+
+
+def receptive_field(model: keras.Model, layer_name: str) -> tuple[int, int, int]:
+    """``(size, stride, start)`` of one unit of ``layer_name`` in input pixels: output row i sees input
+    rows ``start + i * stride`` to ``start + i * stride + size - 1`` (start < 0 where padding adds
+    rows), the same for columns. Walks the Conv2D and 2-D pooling layers up to that layer."""
+    model = _check_model(model)
+    size, stride, start = 1, 1, 0
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
+            k = layer.kernel_size[0] if isinstance(layer, keras.layers.Conv2D) else layer.pool_size[0]
+            s = layer.strides[0]
+            pad = (k - 1) // 2 if layer.padding == "same" else 0
+            start -= pad * stride
+            size += (k - 1) * stride
+            stride *= s
+        if layer.name == layer_name:
+            return size, stride, start
+    raise ValueError(f"layer_name: expected one of {[layer.name for layer in model.layers]}, got {layer_name!r}")
+
+
+def top_patches(maps: np.ndarray, images: np.ndarray, field: tuple[int, int, int], n: int = 9):
+    """The input patches under a filter's strongest responses, one per image.
+
+    maps: (N, h, w) one filter's activations on ``images`` (N, H, W[, C]); field: ``(size, stride,
+    start)`` from :func:`receptive_field`. Returns ``(patches (n, size, size[, C]), image indices (n,),
+    peak values (n,))``, strongest first; parts of a patch outside the image are 0.
     """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 3:
-        raise ValueError(f"images: expected (n, h, w), got shape {images.shape}")
-    d_row, d_col = np.gradient(images, axis=(1, 2))
-    return np.rad2deg(np.arctan2(-d_row, d_col)) % 360, np.hypot(d_row, d_col)
+    maps, images = np.asarray(maps), np.asarray(images)
+    if maps.ndim != 3 or images.ndim not in (3, 4) or len(maps) != len(images):
+        raise ValueError(f"maps, images: expected (N, h, w) and (N, H, W[, C]) with the same N, "
+                         f"got {maps.shape} and {images.shape}")
+    size, stride, start = field
+    peaks = maps.reshape(len(maps), -1)
+    where = peaks.argmax(axis=1)
+    value = peaks[np.arange(len(maps)), where]
+    best = np.argsort(-value, kind="stable")[:n]
+    pad = size
+    padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (images.ndim - 3))
+    patches = []
+    for i in best:
+        r, c = np.unravel_index(where[i], maps.shape[1:])
+        top, left = start + r * stride + pad, start + c * stride + pad
+        patches.append(padded[i, top:top + size, left:left + size])
+    return np.stack(patches), best, value[best]
+
+
+def dead_units(act_model: keras.Model, x: np.ndarray, *, batch_size: int = 512) -> list[np.ndarray]:
+    """Per output of ``act_model``: a boolean (filters,) array, True where the unit's activation is 0 on
+    every example of ``x`` at every position (a ReLU unit that never fires)."""
+    x = np.asarray(x)
+    batch_size = _check_batch_size(batch_size)
+    peak = None
+    for begin in range(0, len(x), batch_size):
+        outputs = act_model.predict(x[begin:begin + batch_size], verbose=0)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        batch_peak = [np.abs(out).reshape(-1, out.shape[-1]).max(axis=0) for out in outputs]
+        peak = batch_peak if peak is None else [np.maximum(a, b) for a, b in zip(peak, batch_peak)]
+    return [p == 0 for p in peak]
+
+
+def mean_sd(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1) of repeated measurements, e.g. one accuracy per
+    seed; the sd of a single value is 0 (quick mode runs one seed)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"values: expected one or more finite numbers, got {values.tolist()!r}")
+    return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0

@@ -24,6 +24,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import os
 import re
 import warnings
 from collections.abc import Callable
@@ -261,6 +262,46 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
     return run
 
 
+def load_trained(build_fn: Callable[[], keras.Model], *, name: str, evaluate: dict | None = None,
+                 recipe: str | None = None, weights_dir: Path | None = None) -> Run:
+    """The kept weights of ``name``, trained earlier by :func:`fit_or_load` on data this machine may
+    not have (e.g. a training split that is not vendored), like pre-trained weights from a course page.
+
+    ``build_fn()`` must give the recorded architecture, parameter count and compile settings (else
+    ValueError naming what differs); the weights are verified by their SHA-256. ``evaluate`` and
+    ``recipe`` as in :func:`fit_or_load`: stored scores are used when their data match, else computed
+    (and stored, except in quick mode). The folder is ``weights_dir``, else ``CNNLAB_WEIGHTS_DIR``,
+    else the committed ``weights/``, in quick mode too: pre-trained weights are full-mode ones.
+    """
+    folder = Path(weights_dir or os.environ.get("CNNLAB_WEIGHTS_DIR") or config.ROOT / "weights")
+    record, _ = _read_record(name, folder)
+    if record is None or not record.get("weights_kept"):
+        raise ValueError(f"{name}: expected kept weights (weights/{name}.json with weights_kept true), found "
+                         f"{'no record' if record is None else 'a score-only record'}; train it with its training data")
+    evaluate = {split: check_xy(xy, f"evaluate[{split!r}]") for split, xy in (evaluate or {}).items()}
+    model = build_fn()
+    if not isinstance(model, keras.Model) or not model.compiled:
+        raise ValueError("build_fn: expected a function returning a compiled keras.Model (call model.compile)")
+    recorded = {k: record["parts"].get(k) for k in ("architecture", "params", "compile")}
+    built = {k: v for k, v in key_parts(model, [], {}).items() if k in recorded}
+    if built != recorded:
+        raise ValueError(f"{name}: the model built differs from the one trained: {what_changed(recorded, built)}; "
+                         f"build the recorded model or retrain it with its training data")
+    if not _load_weights(model, name, folder, record):
+        raise ValueError(f"{name}: weights file {_weights_file(name, record)} missing; restore it with "
+                         f"`git checkout weights/{_weights_file(name, record)}`")
+    eval_ids = {split: data_identity(list(xy), recipe) for split, xy in evaluate.items()}
+    stored = record.get("evaluation", {})
+    missing = {s: evaluate[s] for s in evaluate if stored.get(s, {}).get("data") != eval_ids[s]}
+    if missing:
+        stored.update({s: {"data": eval_ids[s], **v} for s, v in _scores(model, missing).items()})
+        record["evaluation"] = stored
+        if not config.QUICK:
+            write_text_atomic(config.writable_path(folder / f"{name}.json"), json.dumps(record, indent=1))
+    return Run(name, record["history"], {s: _plain(stored[s]) for s in evaluate}, record["parts"]["params"], model,
+               restored_epoch(record["parts"]["training"]["callbacks"], record["history"]))
+
+
 def _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights) -> Run:
     """Score the trained ``model``, write its weights and its record."""
     scores = _scores(model, evaluate)
@@ -322,3 +363,16 @@ class Experiment:
                            batch_size=batch_size, seed=self.seed if seed is None else seed, callbacks=callbacks,
                            recipe=self.recipe, evaluate=evaluate, keep_weights=keep_weights,
                            verbose=self.verbose if verbose is None else verbose)
+
+    def load(self, name: str, build: Callable[[], keras.Model], *, learning_rate: float | None = None,
+             evaluate: dict | None = None) -> Run:
+        """The kept weights of ``<prefix>_<name>`` without its training data (see :func:`load_trained`);
+        ``build`` and ``learning_rate`` as given to :meth:`fit` when it was trained."""
+        from cnnlab.models import compile_classifier
+
+        def compiled() -> keras.Model:
+            model = build()
+            return model if isinstance(model, keras.Model) and model.compiled else \
+                compile_classifier(model, learning_rate or self.learning_rate)
+
+        return load_trained(compiled, name=f"{self.prefix}_{name}", evaluate=evaluate, recipe=self.recipe)

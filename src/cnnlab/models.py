@@ -127,25 +127,6 @@ def conv_classifier(input_shape, filters: tuple[int, ...] = (16, 32), kernel_siz
     return model
 
 
-def lecture_cnn(input_shape=(28, 28, 1), n_classes: int = 10) -> keras.Model:
-    """The standard Keras MNIST CNN used in lectures (34,826 parameters for 28x28x1 inputs).
-
-    Conv(32, 3x3, ReLU) -> MaxPool 2 -> Conv(64, 3x3, ReLU) -> MaxPool 2 -> Flatten ->
-    Dropout 0.5 -> Dense softmax. Layer names are fixed so analysis code can refer to them.
-    """
-    _check_positive("n_classes", n_classes)
-    return keras.Sequential([
-        keras.Input(_check_image_shape(input_shape)),
-        layers.Conv2D(32, 3, activation="relu", name="conv1"),
-        layers.MaxPooling2D(2, name="pool1"),
-        layers.Conv2D(64, 3, activation="relu", name="conv2"),
-        layers.MaxPooling2D(2, name="pool2"),
-        layers.Flatten(name="flatten"),
-        layers.Dropout(0.5, name="dropout"),
-        layers.Dense(n_classes, activation="softmax", name="output"),
-    ], name="lecture_cnn")
-
-
 def _dense_block(model: keras.Sequential, units: int, dropout: float) -> None:
     """Dense -> BatchNormalization -> ReLU -> Dropout, the block of the ZHAW sheet's dense network."""
     model.add(layers.Dense(units))
@@ -171,29 +152,33 @@ def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dro
     return model
 
 
-def rotation_cnn(input_shape=(28, 28, 1), channels: int = 8, *, p4: bool = True, n_classes: int = 10) -> keras.Model:
-    """A small CNN for rotated digits, as a P4 group CNN (``p4=True``) or an ordinary CNN.
+def rotation_cnn(input_shape=(28, 28, 1), channels: int = 8, head_channels: int = 32, *, p4: bool = True,
+                 n_classes: int = 10) -> keras.Model:
+    """A CNN for rotated digits, as a P4 group CNN (``p4=True``) or an ordinary CNN.
 
-    Layout (28x28 input; every map is even-sized before each 2x2 pooling, as P4 equivariance needs):
-    conv 3x3 -> ReLU -> max pool 2 -> conv 3x3 -> ReLU -> conv 3x3 -> ReLU -> max pool 2 -> conv 3x3 -> ReLU
-    -> [GroupPool max over rotations] -> global max pool -> Dense softmax. With ``p4`` the first conv
-    lifts the image to P4 (``P4ConvZ2``) and the others are ``P4ConvP4`` with ``channels`` group
-    channels (4 * channels maps), which makes the network exactly invariant to quarter turns of
-    the input. With ``channels`` doubled, the ordinary CNN has about the same parameter count.
+    Layout (28x28 input; every map is even-sized before each 2x2 pooling, as P4 equivariance needs),
+    all 3x3 "same" convolutions with ReLU: conv at 28x28 -> max pool -> 3 convs at 14x14 -> max pool
+    -> conv at 7x7 -> conv with ``head_channels`` at 7x7 -> [GroupPool max over rotations] -> global
+    max pool -> Dense softmax. With ``p4`` the first conv lifts the image to P4 (``P4ConvZ2``) and
+    the others are ``P4ConvP4`` (4 maps per group channel), which makes the network exactly
+    invariant to quarter turns of the input. With both channel counts doubled, the ordinary CNN has
+    about the same number of parameters (each P4 layer has 4x the input channels of its plain twin).
     """
     from cnnlab.layers import GroupPool, P4ConvP4, P4ConvZ2
 
     input_shape = _check_shape(input_shape)
-    if not isinstance(channels, int) or channels <= 0:
-        raise ValueError(f"channels: expected a positive int, got {channels!r}")
+    for name, value in (("channels", channels), ("head_channels", head_channels)):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name}: expected a positive int, got {value!r}")
 
-    def conv(first: bool):
+    def conv(width: int, first: bool = False):
         if p4:
-            return (P4ConvZ2 if first else P4ConvP4)(channels, 3, padding="same", activation="relu")
-        return layers.Conv2D(channels, 3, padding="same", activation="relu")
+            return (P4ConvZ2 if first else P4ConvP4)(width, 3, padding="same", activation="relu")
+        return layers.Conv2D(width, 3, padding="same", activation="relu")
 
-    model = keras.Sequential([keras.Input(input_shape), conv(True), layers.MaxPooling2D(2), conv(False),
-                              conv(False), layers.MaxPooling2D(2), conv(False)], name="p4_cnn" if p4 else "cnn")
+    model = keras.Sequential([keras.Input(input_shape), conv(channels, first=True), layers.MaxPooling2D(2),
+                              conv(channels), conv(channels), conv(channels), layers.MaxPooling2D(2),
+                              conv(channels), conv(head_channels)], name="p4_cnn" if p4 else "cnn")
     if p4:
         model.add(GroupPool("max"))
     model.add(layers.GlobalMaxPooling2D())

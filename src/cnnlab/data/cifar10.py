@@ -49,6 +49,15 @@ def find(split: str) -> Path:
                              f"put it into data/ or set CNNLAB_DATA_DIR to the folder holding cifar10/{name}")
 
 
+def available(split: str) -> bool:
+    """Whether the verified file of ``split`` can be found (the training split is not vendored)."""
+    try:
+        find(split)
+    except Cifar10Unavailable:
+        return False
+    return True
+
+
 def decode(jpeg: np.ndarray, offsets: np.ndarray, indices=None) -> np.ndarray:
     """Images ``(len(indices), 32, 32, 3) uint8`` from back-to-back JPEG bytes (all by default)."""
     from PIL import Image
