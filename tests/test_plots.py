@@ -31,6 +31,12 @@ def test_training_curves_name_the_missing_metric():
         plots.training_curves({"a": {"accuracy": [0.5]}}, "loss")
 
 
+def test_training_curves_labels_the_axis_in_words():
+    ax = plots.training_curves({"a": {"val_accuracy": [0.5, 0.6]}}, "val_accuracy")
+    assert ax.get_ylabel() == "validation accuracy" and ax.get_title() == "validation accuracy during training"
+    assert plots.training_curves({"a": {"loss": [1.0]}}, "loss").get_ylabel() == "loss"
+
+
 def test_image_grid_takes_images_of_different_sizes():
     fig = plots.image_grid([np.zeros((5, 5)), np.zeros((3, 3, 1))], ["a", "b"], ncols=2)
     assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
@@ -40,6 +46,20 @@ def test_image_grid_lays_out_titles():
     fig = plots.image_grid(np.zeros((7, 5, 5, 1)), [str(i) for i in range(7)], ncols=3)
     titled = [ax for ax in fig.axes if ax.get_title()]
     assert len(fig.axes) == 9 and len(titled) == 7
+
+
+def test_image_grid_shares_one_colour_scale_when_given_limits():
+    images = np.stack([np.full((4, 4), 0.1), np.linspace(-2, 2, 16).reshape(4, 4)])
+    shared = plots.image_grid(images, limits=(-3, 3))
+    own = plots.image_grid(images)
+    assert [ax.images[0].get_clim() for ax in shared.axes[:2]] == [(-3, 3), (-3, 3)]
+    assert own.axes[1].images[0].get_clim() == (-2, 2)
+
+
+@pytest.mark.parametrize("limits", [(1, 1), (0, float("nan")), (2,)])
+def test_image_grid_rejects_bad_limits(limits):
+    with pytest.raises(ValueError, match="limits: expected"):
+        plots.image_grid(np.zeros((1, 3, 3)), limits=limits)
 
 
 @pytest.mark.parametrize("images, titles, match", [

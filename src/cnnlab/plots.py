@@ -33,7 +33,8 @@ def training_curves(histories: dict[str, dict], metric: str = "accuracy", *, ax=
         ax.plot(epochs, history[metric], label=f"{label} (train)", **style)
         if f"val_{metric}" in history:
             ax.plot(epochs, history[f"val_{metric}"], ls="--", label=f"{label} (validation)", **style)
-    ax.set(xlabel=xlabel, ylabel=metric, title=title or f"{metric} during training")
+    ylabel = ("validation " + metric.removeprefix("val_") if metric.startswith("val_") else metric).replace("_", " ")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title or f"{ylabel} during training")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -62,10 +63,12 @@ def iteration_curves(histories: dict[str, dict], *, ax=None, title: str = "accur
     return ax
 
 
-def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap: str = "gray", suptitle=None):
+def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap: str = "gray", suptitle=None,
+               limits: tuple[float, float] | None = None):
     """Show images on a grid, each with an optional title. Returns the figure.
 
     images: an array (n, h, w) or (n, h, w, c), or a list of (h, w[, c]) images of different sizes.
+    limits: ``(vmin, vmax)``, one colour scale for every image (None: each single-channel image on its own).
     """
     images = [np.asarray(im) for im in images]
     if not images or any(im.ndim not in (2, 3) for im in images):
@@ -74,6 +77,9 @@ def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap:
         raise ValueError(f"titles: expected {len(images)} titles, got {len(titles)}")
     if not isinstance(ncols, (int, np.integer)) or isinstance(ncols, bool) or ncols < 1:
         raise ValueError(f"ncols: expected a positive int, got {ncols!r}")
+    if limits is not None and not (len(limits) == 2 and np.all(np.isfinite(limits)) and limits[0] < limits[1]):
+        raise ValueError(f"limits: expected (vmin, vmax) with finite vmin < vmax, got {limits!r}")
+    vmin, vmax = limits if limits is not None else (None, None)
     images = [im[..., 0] if im.ndim == 3 and im.shape[-1] == 1 else im for im in images]
     nrows = -(-len(images) // ncols)
     title_lines = max((str(t).count("\n") + 1 for t in titles), default=0) if titles is not None else 0
@@ -83,7 +89,7 @@ def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap:
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
-            ax.imshow(images[i], cmap=cmap)
+            ax.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8)
     if suptitle:
