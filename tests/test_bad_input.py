@@ -178,7 +178,6 @@ CASES = [
     case("models.tutorial_cnn three filters", models.tutorial_cnn, filters=(1, 2, 3),
          match="filters: expected a positive int or a pair of them, got (1, 2, 3)"),
     case("models.shallow_cnn zero stride", models.shallow_cnn, strides=0, match="strides: expected a positive int, got 0"),
-    case("models.pair_cnn unknown head", models.pair_cnn, head="both", match="head: expected 'sum' or 'digits', got 'both'"),
     case("models.compile_classifier zero decay", models.compile_classifier, UNCOMPILED, decay_steps=0,
          match="decay_steps: expected a positive int or None, got 0"),
     case("models.dense_classifier zero channels", models.dense_classifier, (28, 28, 0),

@@ -8,7 +8,6 @@ from cnnlab.models import (
     conv_classifier,
     deep_mlp,
     dense_classifier,
-    pair_cnn,
     rotation_cnn,
     shallow_cnn,
     tutorial_cnn,
@@ -124,13 +123,3 @@ def test_tutorial_cnn_has_the_sheet_b_parameter_count_and_a_linear_twin():
 ])
 def test_shallow_cnn_parameter_count_follows_the_formula(filters, kernel, strides, pool, expected):
     assert shallow_cnn(filters=filters, kernel_size=kernel, strides=strides, pool=pool).count_params() == expected
-
-
-def test_pair_cnn_heads():
-    x = np.zeros((2, 28, 56, 1), np.float32)
-    assert pair_cnn(head="sum").predict(x, verbose=0).shape == (2, 19)
-    digits = pair_cnn(head="digits").predict(x, verbose=0)
-    assert digits.shape == (2, 2, 10)
-    np.testing.assert_allclose(digits.sum(-1), 1, rtol=1e-5)
-    with pytest.raises(ValueError, match="head: expected 'sum' or 'digits'"):
-        pair_cnn(head="both")

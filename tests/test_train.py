@@ -102,3 +102,21 @@ def test_iteration_log_can_name_its_second_set_validation(data):
     assert val.cache_config() == plain.cache_config() | {"test_name": "val"}
     with pytest.raises(ValueError, match="test_name"):
         IterationLog(data, data, test_name="validation")
+
+
+def test_iteration_log_records_the_extra_sets_beside_test(build, data, tmp_path):
+    from cnnlab.train import IterationLog
+
+    x, y = data
+    flipped = (x[:, ::-1].copy(), y)
+    log = IterationLog(data, data, every=3, stop_at=7, also={"flipped": flipped})
+    run = fit_or_load(build, data, name="tiny", epochs=5, batch_size=8, callbacks=(log,), verbose=0, weights_dir=tmp_path)
+    assert len(run.history["flipped_accuracy"]) == len(run.history["iterations"]) == 4
+    final = float(np.mean(run.model.predict(flipped[0], verbose=0).argmax(1) == y))
+    assert run.history["flipped_accuracy"][-1] == pytest.approx(final)
+    assert IterationLog(data, data).cache_config() | {"also": log.cache_config()["also"]} == \
+        IterationLog(data, data, also={"flipped": flipped}).cache_config()
+    assert log.cache_config()["also"] != IterationLog(data, data, also={"flipped": data}).cache_config()["also"]
+    for bad in ({"test": data}, {"Flipped": data}, {"train": data}):
+        with pytest.raises(ValueError, match="also"):
+            IterationLog(data, data, also=bad)

@@ -296,33 +296,3 @@ def shallow_cnn(input_shape=(28, 28, 1), filters: int = 4, kernel_size: int = 5,
     model.add(layers.Flatten())
     model.add(layers.Dense(n_classes, activation="softmax", name="output"))
     return model
-
-
-def pair_cnn(input_shape=(28, 56, 1), head: str = "sum", filters: tuple[int, int] = (16, 32), dense: int = 128,
-             dropout: float = 0.3) -> keras.Model:
-    """A CNN for two digits in one image (sheet B, question 5).
-
-    Two (3x3 conv, ReLU) x2 -> max pool blocks, Dense(dense, ReLU), Dropout, then the head:
-    ``"sum"`` predicts the sum directly (19 classes, output (n, 19)); ``"digits"`` predicts both
-    digits in the same forward pass (output (n, 2, 10), a softmax per digit; train it with the
-    (n, 2) labels and sparse categorical cross-entropy).
-    """
-    if head not in ("sum", "digits"):
-        raise ValueError(f"head: expected 'sum' or 'digits', got {head!r}")
-    _check_positive("dense", dense)
-    _check_rate("dropout", dropout)
-    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name=f"pair_cnn_{head}")
-    for f in _pair(tuple(filters), "filters"):
-        model.add(layers.Conv2D(f, 3, padding="same", activation="relu"))
-        model.add(layers.Conv2D(f, 3, padding="same", activation="relu"))
-        model.add(layers.MaxPooling2D(2))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(dense, activation="relu"))
-    model.add(layers.Dropout(dropout))
-    if head == "sum":
-        model.add(layers.Dense(19, activation="softmax"))
-    else:
-        model.add(layers.Dense(20))
-        model.add(layers.Reshape((2, 10)))
-        model.add(layers.Softmax(axis=-1))
-    return model

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,13 +95,20 @@ class IterationLog(keras.callbacks.Callback):
     probe is evaluated in inference mode (no dropout), so it is comparable with the test score.
     ``score(probs, y) -> float`` replaces argmax accuracy, e.g. for a model whose output is not
     the label itself (it enters the cache key by its name). ``test_name="val"`` records the second
-    set as ``val_accuracy`` (a validation probe) instead of ``test_accuracy``.
+    set as ``val_accuracy`` (a validation probe) instead of ``test_accuracy``. ``also``: more sets
+    ``{name: (x, y)}`` logged beside them as ``<name>_accuracy`` (e.g. a held-out kind of example).
     """
 
     def __init__(self, train, test, *, every: int = 500, stop_at: int | None = None, batch_size: int = 1000,
-                 score: Callable | None = None, test_name: str = "test"):
+                 score: Callable | None = None, test_name: str = "test", also: dict | None = None):
         super().__init__()
         self.train_probe, self.test = check_xy(train, "train"), check_xy(test, "test")
+        self.also = {name: check_xy(xy, f"also[{name!r}]") for name, xy in (also or {}).items()}
+        taken = {"train", test_name}
+        for name in self.also:
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in taken:
+                raise ValueError(f"also: expected lower-case names other than {sorted(taken)} (recorded as <name>_accuracy), "
+                                 f"got {name!r}")
         if test_name not in ("test", "val"):
             raise ValueError(f"test_name: expected 'test' or 'val' (the record key is <test_name>_accuracy), got {test_name!r}")
         self.test_name = test_name
@@ -114,7 +122,8 @@ class IterationLog(keras.callbacks.Callback):
         """What changes the training run or its record: enters ``fit_or_load``'s cache key."""
         config = {"class": type(self).__name__, "every": self.every, "stop_at": self.stop_at, "score": self.score.__name__,
                   "train": fingerprint(*self.train_probe), "test": fingerprint(*self.test)}
-        return config | ({"test_name": self.test_name} if self.test_name != "test" else {})
+        config |= {"test_name": self.test_name} if self.test_name != "test" else {}
+        return config | ({"also": {name: fingerprint(*xy) for name, xy in self.also.items()}} if self.also else {})
 
     def _predict(self, x) -> np.ndarray:
         return self.model.predict(x, batch_size=self.batch_size, verbose=0)
@@ -128,9 +137,12 @@ class IterationLog(keras.callbacks.Callback):
         if probs.ndim == 2 and y.shape == probs.shape[:1] and np.issubdtype(y.dtype, np.integer):
             self.record.setdefault("train_loss", []).append(cross_entropy(probs, y))
         self.record[f"{self.test_name}_accuracy"].append(float(self.score(self._predict(x_test), y_test)))
+        for name, (x_also, y_also) in self.also.items():
+            self.record[f"{name}_accuracy"].append(float(self.score(self._predict(x_also), y_also)))
 
     def on_train_begin(self, logs=None):
         self.record = {"iterations": [], "train_accuracy": [], f"{self.test_name}_accuracy": [], "train_seconds": []}
+        self.record |= {f"{name}_accuracy": [] for name in self.also}
         self._step, self._seconds = 0, 0.0
         self._log()
 
