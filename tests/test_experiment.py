@@ -299,3 +299,14 @@ def test_loading_kept_weights_refuses_a_different_model_or_a_score_only_record(b
         experiment.load_trained(build, name="scores", weights_dir=tmp_path / "scores")
     with pytest.raises(ValueError, match="no record"):
         experiment.load_trained(build, name="absent", weights_dir=tmp_path)
+
+
+def test_quick_mode_loads_kept_weights_from_the_committed_folder_not_its_scratch_cache(build, data, tmp_path, monkeypatch):
+    fit(build, data, tmp_path / "weights", keep_weights=True)
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    monkeypatch.setenv("CNNLAB_WEIGHTS_DIR", str(tmp_path / "quick-scratch"))   # as the benchmark's fresh quick run sets it
+    monkeypatch.setattr(config, "QUICK", True)
+    assert experiment.load_trained(build, name="tiny").model is not None
+    monkeypatch.setattr(config, "QUICK", False)   # full mode reads CNNLAB_WEIGHTS_DIR, which is empty here
+    with pytest.raises(ValueError, match="no record"):
+        experiment.load_trained(build, name="tiny")

@@ -270,10 +270,12 @@ def load_trained(build_fn: Callable[[], keras.Model], *, name: str, evaluate: di
     ``build_fn()`` must give the recorded architecture, parameter count and compile settings (else
     ValueError naming what differs); the weights are verified by their SHA-256. ``evaluate`` and
     ``recipe`` as in :func:`fit_or_load`: stored scores are used when their data match, else computed
-    (and stored, except in quick mode). The folder is ``weights_dir``, else ``CNNLAB_WEIGHTS_DIR``,
-    else the committed ``weights/``, in quick mode too: pre-trained weights are full-mode ones.
+    (and stored, except in quick mode). The folder is ``weights_dir``, else (full mode)
+    ``CNNLAB_WEIGHTS_DIR``, else the committed ``weights/``. In quick mode ``CNNLAB_WEIGHTS_DIR`` is the
+    scratch cache of quick training and is not read: pre-trained weights are full-mode ones.
     """
-    folder = Path(weights_dir or os.environ.get("CNNLAB_WEIGHTS_DIR") or config.ROOT / "weights")
+    full_mode_dir = None if config.QUICK else os.environ.get("CNNLAB_WEIGHTS_DIR")
+    folder = Path(weights_dir or full_mode_dir or config.ROOT / "weights")
     record, _ = _read_record(name, folder)
     if record is None or not record.get("weights_kept"):
         raise ValueError(f"{name}: expected kept weights (weights/{name}.json with weights_kept true), found "
