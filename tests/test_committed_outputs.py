@@ -57,6 +57,7 @@ def test_committed_notebook_outputs_are_clean(path: Path):
     assert [i for i, c in enumerate(code) if c.get("execution_count") is None] == [], "code cells never executed"
     errors = [i for i, c in enumerate(code) for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == [], "error outputs"
+    assert [i for i, c in enumerate(nb["cells"]) if "execution" in c.get("metadata", {})] == [], "execution timestamps"
     found = [f"cell {i}: {p}" for i, c in enumerate(nb["cells"]) for p in problems_in(outputs(c))]
     assert found == []
     banners = sum(outputs(c).count("STAND-IN DATA") for c in nb["cells"])

@@ -58,3 +58,15 @@ def test_data_facts_join_the_data_record_but_cannot_replace_its_own_fields(tmp_p
     assert record["data"] == {"source": "MNIST", "stand_in": False, "checked": True}
     with pytest.raises(ValueError, match="data_facts"):
         results.save("nb", {}, {}, "MNIST", data_facts={"stand_in": True}, results_dir=tmp_path)
+
+
+def test_confirm_names_every_failed_claim_and_is_silent_otherwise(monkeypatch, capsys):
+    monkeypatch.setattr(config, "QUICK", False)
+    results.confirm({"a beats b": True})
+    with pytest.raises(AssertionError, match="no longer support: b beats c; c has 474 parameters"):
+        results.confirm({"a beats b": True, "b beats c": False, "c has 474 parameters": False})
+    monkeypatch.setattr(config, "QUICK", True)
+    results.confirm({"b beats c": False})                                  # quick runs support no claim
+    with pytest.raises(AssertionError, match="rot90 keeps shapes"):
+        results.confirm({"rot90 keeps shapes": False}, in_quick_mode=True)
+    assert capsys.readouterr().out == ""

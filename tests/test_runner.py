@@ -77,6 +77,15 @@ def test_results_changes_ignore_float_noise_and_name_real_changes():
     assert runner.results_changes({}, {"B1.json": {"mode": "full"}}) == ["B1.json: mode None -> 'full'"]
 
 
+def test_a_round_off_measurement_below_the_limit_is_noise_but_a_grown_one_is_a_change():
+    before = {"A3.json": {"answers": {"matmul_max_abs_error": 6.7e-6, "test_error": 0.05}}}
+    jitter = {"A3.json": {"answers": {"matmul_max_abs_error": 7.2e-6, "test_error": 0.05}}}
+    assert runner.results_changes(before, jitter) == []
+    grown = {"A3.json": {"answers": {"matmul_max_abs_error": 3e-4, "test_error": 0.06}}}
+    assert runner.results_changes(before, grown) == ["A3.json: answers.matmul_max_abs_error 6.7e-06 -> 0.0003",
+                                                     "A3.json: answers.test_error 0.05 -> 0.06"]
+
+
 def test_the_runner_refuses_a_misspelled_variable_in_one_line(tmp_path):
     import subprocess
     import sys

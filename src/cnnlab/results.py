@@ -101,3 +101,15 @@ def table(metrics: dict, columns: tuple[str, ...] = ("test_accuracy", "params"))
             cells.append(f"{v:>14.4f}" if isinstance(v, float) else f"{v!s:>14}")
         lines.append(f"{model:<{width}}  " + "  ".join(cells))
     return "\n".join(lines)
+
+
+def confirm(claims: dict[str, bool], *, in_quick_mode: bool = False) -> None:
+    """Stop the notebook if a claim its Answer makes no longer holds: ``claims`` maps each claim, in words,
+    to whether the numbers above support it. Silent when all hold. Quick mode's tiny runs support no
+    claim, so there nothing is checked unless ``in_quick_mode`` (for checks of code, not of results)."""
+    if config.QUICK and not in_quick_mode:
+        return
+    failed = [claim for claim, holds in claims.items() if not holds]
+    if failed:
+        raise AssertionError("the numbers above no longer support: " + "; ".join(failed)
+                             + ". Rewrite the Answer from the new numbers, then update these claims.")

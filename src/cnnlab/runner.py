@@ -33,6 +33,9 @@ except ValueError as err:  # e.g. a misspelled CNNLAB_ variable, refused by cnnl
 
 RELATIVE_NOISE = 1e-5
 """Relative change of a number in results/*.json that counts as float noise, not a change."""
+ROUND_OFF_LIMIT = 1e-4
+"""A number whose key ends in ``_error`` and stays below this size measures round-off (e.g. a float32
+check of an identity): its value is itself float noise, so any change of it counts as noise."""
 
 
 @contextlib.contextmanager
@@ -64,6 +67,8 @@ def execute_notebook(path: Path, output: Path, *, quick: bool, timeout: int = 36
 
     path, output = Path(path), Path(output)
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:   # timings belong in benchmarks/, not in a notebook (stale ones from older runs included)
+        cell.metadata.pop("execution", None)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cnnlab-kernel-") as sockets:
         # local IPC sockets: no network ports, and no "Kernel is running over TCP" line from the kernel
@@ -93,14 +98,18 @@ def _numbers(obj, prefix: str = "") -> dict:
 
 
 def results_changes(before: dict, after: dict) -> list[str]:
-    """Lines ``file: key old -> new`` for values that changed beyond :data:`RELATIVE_NOISE`."""
+    """Lines ``file: key old -> new`` for values that changed beyond float noise.
+
+    Noise: a relative change within :data:`RELATIVE_NOISE`, or a round-off measurement (key ending in
+    ``_error``) below :data:`ROUND_OFF_LIMIT` before and after."""
     lines = []
     for name in sorted(set(before) | set(after)):
         old, new = _numbers(before.get(name, {})), _numbers(after.get(name, {}))
         for key in sorted(set(old) | set(new)):
             a, b = old.get(key), new.get(key)
             numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
-            if numeric and math.isclose(a, b, rel_tol=RELATIVE_NOISE, abs_tol=1e-12):
+            if numeric and (math.isclose(a, b, rel_tol=RELATIVE_NOISE, abs_tol=1e-12)
+                            or (key.endswith("_error") and max(abs(a), abs(b)) < ROUND_OFF_LIMIT)):
                 continue
             if a != b:
                 lines.append(f"{name}: {key} {a!r} -> {b!r}")
