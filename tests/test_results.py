@@ -65,8 +65,11 @@ def test_confirm_names_every_failed_claim_and_is_silent_otherwise(monkeypatch, c
     results.confirm({"a beats b": True})
     with pytest.raises(AssertionError, match="no longer support: b beats c; c has 474 parameters"):
         results.confirm({"a beats b": True, "b beats c": False, "c has 474 parameters": False})
+    with pytest.raises(AssertionError, match="no longer support: d beats e\\. "):
+        results.confirm({"a beats b": lambda: True, "d beats e": lambda: False})
     monkeypatch.setattr(config, "QUICK", True)
     results.confirm({"b beats c": False})                                  # quick runs support no claim
+    results.confirm({"keep 0.15 beats keep 0.5": lambda: {}["keep 0.15"]})   # and a lazy claim is not evaluated
     with pytest.raises(AssertionError, match="rot90 keeps shapes"):
         results.confirm({"rot90 keeps shapes": False}, in_quick_mode=True)
     assert capsys.readouterr().out == ""

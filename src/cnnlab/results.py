@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -103,13 +104,14 @@ def table(metrics: dict, columns: tuple[str, ...] = ("test_accuracy", "params"))
     return "\n".join(lines)
 
 
-def confirm(claims: dict[str, bool], *, in_quick_mode: bool = False) -> None:
+def confirm(claims: dict[str, bool | Callable[[], bool]], *, in_quick_mode: bool = False) -> None:
     """Stop the notebook if a claim its Answer makes no longer holds: ``claims`` maps each claim, in words,
-    to whether the numbers above support it. Silent when all hold. Quick mode's tiny runs support no
-    claim, so there nothing is checked unless ``in_quick_mode`` (for checks of code, not of results)."""
+    to whether the numbers above support it, or to a function returning that (for claims about settings
+    only full mode runs). Silent when all hold. Quick mode's tiny runs support no claim, so there nothing
+    is checked unless ``in_quick_mode`` (for checks of code, not of results)."""
     if config.QUICK and not in_quick_mode:
         return
-    failed = [claim for claim, holds in claims.items() if not holds]
+    failed = [claim for claim, holds in claims.items() if not (holds() if callable(holds) else holds)]
     if failed:
         raise AssertionError("the numbers above no longer support: " + "; ".join(failed)
                              + ". Rewrite the Answer from the new numbers, then update these claims.")
