@@ -157,6 +157,16 @@ def test_weights_without_their_record_are_never_overwritten(build, data, tmp_pat
     assert (tmp_path / "tiny.weights.h5").read_bytes() == before
 
 
+def test_a_cached_copy_without_its_record_is_replaced_by_training(build, data, tmp_path, own_user_cache, capsys):
+    # a fresh clone (empty weights folder) on a machine whose user cache still holds score-only weights of an earlier clone
+    stale = config.user_copy(tmp_path / "tiny.weights.h5")
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"weights of an earlier clone")
+    fit(build, data, tmp_path, evaluate={"test": data}, verbose=1)
+    assert "tiny: training (no cached run)" in capsys.readouterr().out
+    assert stale.read_bytes() != b"weights of an earlier clone"
+
+
 def test_an_unreadable_record_is_reported_and_its_weights_kept(build, data, tmp_path, capsys):
     fit(build, data, tmp_path, keep_weights=True)
     (tmp_path / "tiny.json").write_text('{"key": ')

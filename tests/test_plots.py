@@ -104,6 +104,15 @@ def test_iteration_curves_draw_train_and_test_per_model():
         iteration_curves({"a": {"loss": [1.0]}})
 
 
+def test_iteration_curves_name_the_points_a_ylim_hides():
+    from cnnlab.plots import iteration_curves
+
+    history = {"iterations": [0, 500], "train_accuracy": [0.098, 0.95], "test_accuracy": [0.12, 0.94]}
+    ax = iteration_curves({"a": history}, ylim=(0.9, 1.0))
+    assert [t.get_text() for t in ax.texts] == ["below the axis: a train at 0: 9.8%; a test at 0: 12.0%"]
+    assert not iteration_curves({"a": history}).texts
+
+
 def test_layer_gradients_marks_exact_zeros_instead_of_dropping_them():
     from cnnlab.plots import layer_gradients
 

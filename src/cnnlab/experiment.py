@@ -238,7 +238,8 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
                        parts["params"], model if loaded else None, restored_epoch(training["callbacks"], record["history"]))
         reason = f"its record has no scores for {missing} and its weights are not kept"
     elif record is None:
-        orphans = _weights_candidates(name, folder) + sorted(folder.glob(f"{glob.escape(name)}-*.weights.h5"))
+        # only the folder's own files: a user-cache copy without its record is a stale cache entry, replaced by training
+        orphans = [p for p in [folder / _weights_file(name, None)] if p.exists()] + sorted(folder.glob(f"{glob.escape(name)}-*.weights.h5"))
         if orphans and not config.RETRAIN:
             raise ValueError(f"{name}: a weights file exists but its history record {name}.json is missing or unreadable; restore it "
                              f"(`git checkout weights/{name}.json`) or delete the weights file to train again")

@@ -58,9 +58,21 @@ def iteration_curves(histories: dict[str, dict], *, ax=None, title: str = "accur
         ax.plot(history["iterations"], history["train_accuracy"], color=f"C{i % 10}", label=f"{label} (train)")
         ax.plot(history["iterations"], history[f"{split}_accuracy"], color=f"C{i % 10}", ls="--", label=f"{label} ({name})")
     ax.set(xlabel="iteration (optimiser step)", ylabel="accuracy", title=title, ylim=ylim)
+    if ylim is not None and (hidden := _points_below(histories, ylim[0])):
+        ax.text(0.01, 0.01, "below the axis: " + "; ".join(hidden), transform=ax.transAxes, fontsize="x-small", va="bottom")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return ax
+
+
+def _points_below(histories: dict[str, dict], bottom: float) -> list[str]:
+    """Each logged accuracy under ``bottom`` as ``"label split at iteration i: 9.8%"`` (what a ylim would hide)."""
+    hidden = []
+    for label, history in histories.items():
+        for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
+            hidden += [f"{label} {key.split('_')[0]} at {it:,}: {acc:.1%}"
+                       for it, acc in zip(history["iterations"], history.get(key, [])) if acc < bottom]
+    return hidden
 
 
 def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap: str = "gray", suptitle=None,

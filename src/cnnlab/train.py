@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cnnlab import config, quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
+from cnnlab import quiet_tensorflow  # noqa: F401  (before Keras: mutes TensorFlow's start-up lines)
 import keras
 import numpy as np
 from keras.src.saving import saving_lib  # save_weights with objects_to_skip (not exposed publicly)
@@ -283,8 +283,6 @@ def train(model: keras.Model, data, validation_data=None, *, epochs: int, batch_
     data = check_xy(data, "data")
     if validation_data is not None:
         validation_data = check_xy(validation_data, "validation_data")
-    if config.QUICK:
-        model.run_eagerly = True   # a handful of steps: compiling the step functions would cost more than running them
     timer = EpochTimer()
     fitted = model.fit(*data, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
                        callbacks=[timer, *callbacks], verbose=verbose)
