@@ -109,7 +109,7 @@ def test_iteration_curves_name_the_points_a_ylim_hides():
 
     history = {"iterations": [0, 500], "train_accuracy": [0.098, 0.95], "test_accuracy": [0.12, 0.94]}
     ax = iteration_curves({"a": history}, ylim=(0.9, 1.0))
-    assert [t.get_text() for t in ax.texts] == ["below the axis: a train at 0: 9.8%; a test at 0: 12.0%"]
+    assert [t.get_text() for t in ax.texts] == ["below the axis: a at 0: train 9.8%, test 12.0%"]
     assert not iteration_curves({"a": history}).texts
 
 
