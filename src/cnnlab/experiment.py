@@ -225,7 +225,8 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
     folder = Path(weights_dir or config.WEIGHTS_DIR)
 
     record, _ = _read_record(name, folder)
-    if not config.RETRAIN and record is not None and record.get("key") == key:
+    attempted_load = not config.RETRAIN and record is not None and record.get("key") == key
+    if attempted_load:
         loaded = _load_weights(model, name, folder, record)
         stored = record.get("evaluation", {})
         missing = [s for s in evaluate if stored.get(s, {}).get("data") != eval_ids[s]]
@@ -253,8 +254,9 @@ def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None,
         raise CacheMiss(f"{name}: {reason}; CNNLAB_REQUIRE_CACHE=1 forbids training (unset it to train)")
     if verbose:
         print(f"{name}: training ({reason})")
-    config.seed(seed)  # a failed load may have set some weights: start again from the seeded initialisation
-    model = build_fn()
+    if attempted_load:  # a failed load may have set some weights: start again from the seeded initialisation
+        config.seed(seed)
+        model = build_fn()
     history = train(model, tuple(arrays[:2]), tuple(arrays[2:]) or None, epochs=epochs, batch_size=batch_size,
                     callbacks=callbacks, verbose=verbose)
     run = _store(model, name, folder, key, parts, history, evaluate, eval_ids, keep_weights)

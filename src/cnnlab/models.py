@@ -71,13 +71,13 @@ def dense_classifier(input_shape, hidden: tuple[int, ...] = (128,), n_classes: i
     _check_activation(activation)
     for units in hidden:
         _check_positive("hidden units", units)
-    model = keras.Sequential([keras.Input(input_shape), layers.Flatten()])
+    stack = [keras.Input(input_shape), layers.Flatten()]
     for units in hidden:
-        model.add(layers.Dense(units, activation=activation))
+        stack.append(layers.Dense(units, activation=activation))
         if dropout:
-            model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
+            stack.append(layers.Dropout(dropout))
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(stack)
 
 
 def conv_classifier(input_shape, filters: tuple[int, ...] = (16, 32), kernel_size: int = 3, *,
@@ -105,34 +105,31 @@ def conv_classifier(input_shape, filters: tuple[int, ...] = (16, 32), kernel_siz
         raise ValueError(f"head: expected 'flatten' or 'global_max', got {head!r}")
     if not filters or not 0.0 <= dropout < 1.0:
         raise ValueError(f"filters, dropout: expected at least one block and a rate in [0, 1), got {filters!r}, {dropout!r}")
-    model = keras.Sequential([keras.Input(input_shape)])
+    stack = [keras.Input(input_shape)]
     for i, f in enumerate(filters):
         last = i == len(filters) - 1
         kernel = first_kernel_size if (i == 0 and first_kernel_size) else kernel_size
         stride = 2 if (downsample == "stride" and not last) else 1
-        model.add(layers.Conv2D(f, kernel, strides=stride, padding="same", use_bias=not batchnorm))
+        stack.append(layers.Conv2D(f, kernel, strides=stride, padding="same", use_bias=not batchnorm))
         if batchnorm:
-            model.add(layers.BatchNormalization())
-        model.add(layers.ReLU())
+            stack.append(layers.BatchNormalization())
+        stack.append(layers.ReLU())
         if downsample == "maxpool" and not last:
-            model.add(layers.MaxPooling2D(2))
-    model.add(layers.GlobalMaxPooling2D() if head == "global_max" else layers.Flatten())
+            stack.append(layers.MaxPooling2D(2))
+    stack.append(layers.GlobalMaxPooling2D() if head == "global_max" else layers.Flatten())
     if dropout:
-        model.add(layers.Dropout(dropout))
+        stack.append(layers.Dropout(dropout))
     if dense_units:
-        model.add(layers.Dense(dense_units, activation="relu"))
+        stack.append(layers.Dense(dense_units, activation="relu"))
         if dropout:
-            model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
+            stack.append(layers.Dropout(dropout))
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(stack)
 
 
-def _dense_block(model: keras.Sequential, units: int, dropout: float) -> None:
+def _dense_block(units: int, dropout: float) -> list:
     """Dense -> BatchNormalization -> ReLU -> Dropout, the block of the ZHAW sheet's dense network."""
-    model.add(layers.Dense(units))
-    model.add(layers.BatchNormalization())
-    model.add(layers.Activation("relu"))
-    model.add(layers.Dropout(dropout))
+    return [layers.Dense(units), layers.BatchNormalization(), layers.Activation("relu"), layers.Dropout(dropout)]
 
 
 def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dropout: float = 0.5) -> keras.Model:
@@ -145,11 +142,9 @@ def zhaw_feature_head(n_features: int, n_classes: int = 8, units: int = 400, dro
     _check_positive("n_classes", n_classes)
     _check_positive("units", units)
     _check_rate("dropout", dropout)
-    model = keras.Sequential([keras.Input((n_features,))], name="feature_head")
-    _dense_block(model, units, dropout)
-    _dense_block(model, units, dropout)
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
+    stack = [keras.Input((n_features,)), *_dense_block(units, dropout), *_dense_block(units, dropout)]
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(stack, name="feature_head")
 
 
 def rotation_cnn(input_shape=(28, 28, 1), channels: int = 8, head_channels: int = 32, *, p4: bool = True,
@@ -176,14 +171,13 @@ def rotation_cnn(input_shape=(28, 28, 1), channels: int = 8, head_channels: int 
             return (P4ConvZ2 if first else P4ConvP4)(width, 3, padding="same", activation="relu")
         return layers.Conv2D(width, 3, padding="same", activation="relu")
 
-    model = keras.Sequential([keras.Input(input_shape), conv(channels, first=True), layers.MaxPooling2D(2),
-                              conv(channels), conv(channels), conv(channels), layers.MaxPooling2D(2),
-                              conv(channels), conv(head_channels)], name="p4_cnn" if p4 else "cnn")
+    stack = [keras.Input(input_shape), conv(channels, first=True), layers.MaxPooling2D(2),
+             conv(channels), conv(channels), conv(channels), layers.MaxPooling2D(2), conv(channels), conv(head_channels)]
     if p4:
-        model.add(GroupPool("max"))
-    model.add(layers.GlobalMaxPooling2D())
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
+        stack.append(GroupPool("max"))
+    stack.append(layers.GlobalMaxPooling2D())
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(stack, name="p4_cnn" if p4 else "cnn")
 
 
 def deep_mlp(input_shape=(28, 28, 1), depth: int = 5, activation="relu", units: int = 32,
@@ -194,11 +188,11 @@ def deep_mlp(input_shape=(28, 28, 1), depth: int = 5, activation="relu", units: 
     _check_positive("units", units)
     _check_positive("n_classes", n_classes)
     _check_activation(activation)
-    model = keras.Sequential([keras.Input(_check_shape(input_shape)), layers.Flatten()], name=f"mlp{depth}")
+    stack = [keras.Input(_check_shape(input_shape)), layers.Flatten()]
     for _ in range(depth):
-        model.add(layers.Dense(units, activation=activation))
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
+        stack.append(layers.Dense(units, activation=activation))
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(stack, name=f"mlp{depth}")
 
 
 def digit_cnn(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.4) -> keras.Model:
@@ -210,19 +204,19 @@ def digit_cnn(input_shape=(28, 28, 1), n_classes: int = 10, dropout: float = 0.4
     """
     _check_positive("n_classes", n_classes)
     _check_rate("dropout", dropout)
-    model = keras.Sequential([keras.Input(_check_image_shape(input_shape))], name="digit_cnn")
+    stack = [keras.Input(_check_image_shape(input_shape))]
     for filters, pool in ((32, False), (32, True), (64, True)):
-        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
-        model.add(layers.BatchNormalization())
-        model.add(layers.ReLU())
+        stack.append(layers.Conv2D(filters, 3, padding="same", use_bias=False))
+        stack.append(layers.BatchNormalization())
+        stack.append(layers.ReLU())
         if pool:
-            model.add(layers.MaxPooling2D(2))
-    model.add(layers.Flatten())
-    model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(128, activation="relu"))
-    model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
+            stack.append(layers.MaxPooling2D(2))
+    stack.append(layers.Flatten())
+    stack.append(layers.Dropout(dropout))
+    stack.append(layers.Dense(128, activation="relu"))
+    stack.append(layers.Dropout(dropout))
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(stack, name="digit_cnn")
 
 
 def svhn_cnn(input_shape=(32, 32, 3), filters: tuple[int, ...] = (9, 36, 49), n_classes: int = 10) -> keras.Model:
@@ -233,13 +227,13 @@ def svhn_cnn(input_shape=(32, 32, 3), filters: tuple[int, ...] = (9, 36, 49), n_
     for f in filters:
         _check_positive("filters", f)
     _check_positive("n_classes", n_classes)
-    model = keras.Sequential([keras.Input(_check_image_shape(input_shape))], name="svhn_cnn")
+    stack = [keras.Input(_check_image_shape(input_shape))]
     for i, f in enumerate(filters):
-        model.add(layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv{i + 1}"))
-        model.add(layers.MaxPooling2D(3, name=f"pool{i + 1}"))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(n_classes, activation="softmax"))
-    return model
+        stack.append(layers.Conv2D(f, 3, padding="same", activation="relu", name=f"conv{i + 1}"))
+        stack.append(layers.MaxPooling2D(3, name=f"pool{i + 1}"))
+    stack.append(layers.Flatten())
+    stack.append(layers.Dense(n_classes, activation="softmax"))
+    return keras.Sequential(stack, name="svhn_cnn")
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -267,18 +261,18 @@ def tutorial_cnn(input_shape=(28, 28, 1), filters: tuple[int, int] = (32, 64), k
     _check_positive("n_classes", n_classes)
     activation = None if linear else "relu"
     pooling = layers.AveragePooling2D if linear else layers.MaxPooling2D
-    model = keras.Sequential([keras.Input(_check_shape(input_shape))], name="tutorial_linear" if linear else "tutorial_cnn")
+    stack = [keras.Input(_check_shape(input_shape))]
     for i, (f, k, p) in enumerate(zip(filters, kernels, pools)):
-        model.add(layers.Conv2D(f, k, padding="same", activation=activation, name=f"conv{i + 1}"))
-        model.add(pooling(p, name=f"pool{i + 1}"))
+        stack.append(layers.Conv2D(f, k, padding="same", activation=activation, name=f"conv{i + 1}"))
+        stack.append(pooling(p, name=f"pool{i + 1}"))
         if block_dropout:
-            model.add(layers.Dropout(block_dropout))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(dense, activation=activation, name="dense"))
+            stack.append(layers.Dropout(block_dropout))
+    stack.append(layers.Flatten())
+    stack.append(layers.Dense(dense, activation=activation, name="dense"))
     if dropout:
-        model.add(layers.Dropout(dropout))
-    model.add(layers.Dense(n_classes, activation="softmax", name="output"))
-    return model
+        stack.append(layers.Dropout(dropout))
+    stack.append(layers.Dense(n_classes, activation="softmax", name="output"))
+    return keras.Sequential(stack, name="tutorial_linear" if linear else "tutorial_cnn")
 
 
 def shallow_cnn(input_shape=(28, 28, 1), filters: int = 4, kernel_size: int = 5, strides: int = 1, pool: int = 1,
@@ -288,11 +282,10 @@ def shallow_cnn(input_shape=(28, 28, 1), filters: int = 4, kernel_size: int = 5,
     for arg, value in (("filters", filters), ("kernel_size", kernel_size), ("strides", strides), ("pool", pool),
                        ("n_classes", n_classes)):
         _check_positive(arg, value)
-    model = keras.Sequential([keras.Input(_check_shape(input_shape)),
-                              layers.Conv2D(filters, kernel_size, strides=strides, activation="relu", name="conv")],
-                             name="shallow_cnn")
+    stack = [keras.Input(_check_shape(input_shape)),
+             layers.Conv2D(filters, kernel_size, strides=strides, activation="relu", name="conv")]
     if pool > 1:
-        model.add(layers.MaxPooling2D(pool, name="pool"))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(n_classes, activation="softmax", name="output"))
-    return model
+        stack.append(layers.MaxPooling2D(pool, name="pool"))
+    stack.append(layers.Flatten())
+    stack.append(layers.Dense(n_classes, activation="softmax", name="output"))
+    return keras.Sequential(stack, name="shallow_cnn")
