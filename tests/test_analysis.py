@@ -158,6 +158,19 @@ def test_top_patches_cut_the_window_under_each_peak_strongest_first():
         top_patches(maps[:2], images, (3, 1, -1))
 
 
+def test_strongest_images_leave_out_images_where_the_filter_does_not_fire():
+    from cnnlab.analysis import strongest_images
+    peaks = np.array([0.0, 2.0, 0.0, 5.0, 2.0, -1.0])
+    assert strongest_images(peaks, 10).tolist() == [3, 1, 4]      # ties in image order; zeros and negatives out
+    assert strongest_images(peaks, 2).tolist() == [3, 1]
+    patches, index, _ = top_patches(np.zeros((3, 4, 4)) + np.array([0, 1, 0])[:, None, None], np.zeros((3, 4, 4)), (1, 1, 0))
+    assert index.tolist() == [1] and len(patches) == 1
+    with pytest.raises(ValueError, match="does not fire"):
+        top_patches(np.zeros((2, 4, 4)), np.zeros((2, 4, 4)), (1, 1, 0))
+    with pytest.raises(ValueError, match="positive int"):
+        strongest_images(peaks, 0)
+
+
 def test_dead_units_are_those_that_never_fire():
     import keras
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation="relu")])

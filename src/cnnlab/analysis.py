@@ -224,12 +224,27 @@ def receptive_field(model: keras.Model, layer_name: str) -> tuple[int, int, int]
     raise ValueError(f"layer_name: expected one of {[layer.name for layer in model.layers]}, got {layer_name!r}")
 
 
+def strongest_images(peaks: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the (at most) ``n`` images with the largest positive peak response, strongest first.
+
+    peaks: (N,) one filter's strongest response per image. Images where it does not fire (peak <= 0)
+    are left out, so a rarely firing filter's list is not filled with ties in sort order; equal
+    peaks keep image order.
+    """
+    peaks = np.asarray(peaks)
+    if peaks.ndim != 1 or isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"peaks, n: expected a (N,) array and a positive int, got shape {peaks.shape} and {n!r}")
+    firing = np.flatnonzero(peaks > 0)
+    return firing[np.argsort(-peaks[firing], kind="stable")][:n]
+
+
 def top_patches(maps: np.ndarray, images: np.ndarray, field: tuple[int, int, int], n: int = 9):
     """The input patches under a filter's strongest responses, one per image.
 
     maps: (N, h, w) one filter's activations on ``images`` (N, H, W[, C]); field: ``(size, stride,
-    start)`` from :func:`receptive_field`. Returns ``(patches (n, size, size[, C]), image indices (n,),
-    peak values (n,))``, strongest first; parts of a patch outside the image are 0.
+    start)`` from :func:`receptive_field`. Returns ``(patches (m, size, size[, C]), image indices (m,),
+    peak values (m,))`` for the m <= n images chosen by :func:`strongest_images` (fewer than n only
+    if the filter fires on fewer images), strongest first; parts of a patch outside the image are 0.
     """
     maps, images = np.asarray(maps), np.asarray(images)
     if maps.ndim != 3 or images.ndim not in (3, 4) or len(maps) != len(images):
@@ -239,7 +254,9 @@ def top_patches(maps: np.ndarray, images: np.ndarray, field: tuple[int, int, int
     peaks = maps.reshape(len(maps), -1)
     where = peaks.argmax(axis=1)
     value = peaks[np.arange(len(maps)), where]
-    best = np.argsort(-value, kind="stable")[:n]
+    best = strongest_images(value, n)
+    if not len(best):
+        raise ValueError("maps: the filter does not fire (no positive activation) on any image")
     pad = size
     padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (images.ndim - 3))
     patches = []
