@@ -163,10 +163,9 @@ def test_strongest_images_leave_out_images_where_the_filter_does_not_fire():
     peaks = np.array([0.0, 2.0, 0.0, 5.0, 2.0, -1.0])
     assert strongest_images(peaks, 10).tolist() == [3, 1, 4]      # ties in image order; zeros and negatives out
     assert strongest_images(peaks, 2).tolist() == [3, 1]
-    patches, index, _ = top_patches(np.zeros((3, 4, 4)) + np.array([0, 1, 0])[:, None, None], np.zeros((3, 4, 4)), (1, 1, 0))
-    assert index.tolist() == [1] and len(patches) == 1
-    with pytest.raises(ValueError, match="does not fire"):
-        top_patches(np.zeros((2, 4, 4)), np.zeros((2, 4, 4)), (1, 1, 0))
+    _, index, value = top_patches(np.zeros((3, 4, 4)) + np.array([0, 1, 0])[:, None, None], np.zeros((3, 4, 4)), (1, 1, 0), n=3)
+    assert index.tolist() == [1, 0, 2] and value.tolist() == [1, 0, 0]   # the firing image, then the rest in order
+    assert top_patches(np.zeros((2, 4, 4)), np.zeros((2, 4, 4)), (1, 1, 0), n=2)[1].tolist() == [0, 1]
     with pytest.raises(ValueError, match="positive int"):
         strongest_images(peaks, 0)
 

@@ -242,9 +242,10 @@ def top_patches(maps: np.ndarray, images: np.ndarray, field: tuple[int, int, int
     """The input patches under a filter's strongest responses, one per image.
 
     maps: (N, h, w) one filter's activations on ``images`` (N, H, W[, C]); field: ``(size, stride,
-    start)`` from :func:`receptive_field`. Returns ``(patches (m, size, size[, C]), image indices (m,),
-    peak values (m,))`` for the m <= n images chosen by :func:`strongest_images` (fewer than n only
-    if the filter fires on fewer images), strongest first; parts of a patch outside the image are 0.
+    start)`` from :func:`receptive_field`. Returns ``(patches (n, size, size[, C]), image indices (n,),
+    peak values (n,))``, strongest first, so a grid of filters keeps n patches per row: the images of
+    :func:`strongest_images`, then (if the filter fires on fewer than n) non-firing ones in image
+    order, whose peak value says so; parts of a patch outside the image are 0.
     """
     maps, images = np.asarray(maps), np.asarray(images)
     if maps.ndim != 3 or images.ndim not in (3, 4) or len(maps) != len(images):
@@ -254,9 +255,8 @@ def top_patches(maps: np.ndarray, images: np.ndarray, field: tuple[int, int, int
     peaks = maps.reshape(len(maps), -1)
     where = peaks.argmax(axis=1)
     value = peaks[np.arange(len(maps)), where]
-    best = strongest_images(value, n)
-    if not len(best):
-        raise ValueError("maps: the filter does not fire (no positive activation) on any image")
+    best = strongest_images(value, n) if (value > 0).any() else np.array([], int)
+    best = np.concatenate([best, np.flatnonzero(value <= 0)[:n - len(best)]]).astype(int)
     pad = size
     padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (images.ndim - 3))
     patches = []
