@@ -255,8 +255,8 @@ def top_patches(maps: np.ndarray, images: np.ndarray, field: tuple[int, int, int
     peaks = maps.reshape(len(maps), -1)
     where = peaks.argmax(axis=1)
     value = peaks[np.arange(len(maps)), where]
-    best = strongest_images(value, n) if (value > 0).any() else np.array([], int)
-    best = np.concatenate([best, np.flatnonzero(value <= 0)[:n - len(best)]]).astype(int)
+    best = strongest_images(value, n)
+    best = np.concatenate([best, np.flatnonzero(value <= 0)[:n - len(best)]])
     pad = size
     padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad)] + [(0, 0)] * (images.ndim - 3))
     patches = []
