@@ -4,6 +4,7 @@ import pytest
 
 from cnnlab.analysis import param_counts
 from cnnlab.models import (
+    average_ensemble,
     compile_classifier,
     conv_classifier,
     deep_mlp,
@@ -13,6 +14,22 @@ from cnnlab.models import (
     tutorial_cnn,
     zhaw_feature_head,
 )
+
+
+def test_average_ensemble_outputs_the_mean_of_its_members():
+    members = [dense_classifier((6,), hidden=(4,)) for _ in range(3)]
+    x = np.random.default_rng(0).random((5, 6)).astype("float32")
+    expected = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(average_ensemble(members).predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(average_ensemble(members[:1]).predict(x, verbose=0), members[0].predict(x, verbose=0),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("members, match", [([], "one or more"), (["model"], "one or more"),
+                                            ([dense_classifier((6,)), dense_classifier((7,))], "one input shape")])
+def test_average_ensemble_rejects_bad_members(members, match):
+    with pytest.raises(ValueError, match=match):
+        average_ensemble(members)
 
 
 def test_dense_classifier_parameter_count():

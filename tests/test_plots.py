@@ -56,7 +56,7 @@ def test_image_grid_shares_one_colour_scale_when_given_limits():
     assert own.axes[1].images[0].get_clim() == (-2, 2)
 
 
-@pytest.mark.parametrize("limits", [(1, 1), (0, float("nan")), (2,)])
+@pytest.mark.parametrize("limits", [(1, 1), (0, float("nan")), (2,), 3])
 def test_image_grid_rejects_bad_limits(limits):
     with pytest.raises(ValueError, match="limits: expected"):
         plots.image_grid(np.zeros((1, 3, 3)), limits=limits)

@@ -62,6 +62,22 @@ def compile_classifier(model: keras.Model, learning_rate: float = 1e-3, *, decay
     return model
 
 
+def average_ensemble(members, *, name: str = "ensemble", input_name: str = "image") -> keras.Model:
+    """One model whose output is the mean of the members' outputs (e.g. softmax probabilities,
+    (n, classes)); every member must take the same input shape. One member: that member's output."""
+    members = list(members)
+    if not members or not all(isinstance(m, keras.Model) for m in members):
+        raise ValueError(f"members: expected one or more keras.Model, got {[type(m).__name__ for m in members]}")
+    shapes = {tuple(m.input_shape[1:]) for m in members}
+    if len(shapes) != 1:
+        raise ValueError(f"members: expected one input shape for all members, got {sorted(shapes)}; "
+                         f"average only models trained on the same images")
+    inputs = keras.Input(shapes.pop(), name=input_name)
+    outputs = [member(inputs) for member in members]
+    mean = outputs[0] if len(outputs) == 1 else layers.Average(name="mean_output")(outputs)
+    return keras.Model(inputs, mean, name=name)
+
+
 def dense_classifier(input_shape, hidden: tuple[int, ...] = (128,), n_classes: int = 10,
                      activation: str = "relu", dropout: float = 0.0) -> keras.Model:
     """Flatten -> Dense(h, activation) [-> Dropout] for each h in ``hidden`` -> Dense softmax."""

@@ -91,7 +91,8 @@ def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap:
         raise ValueError(f"titles: expected {len(images)} titles, got {len(titles)}")
     if not isinstance(ncols, (int, np.integer)) or isinstance(ncols, bool) or ncols < 1:
         raise ValueError(f"ncols: expected a positive int, got {ncols!r}")
-    if limits is not None and not (len(limits) == 2 and np.all(np.isfinite(limits)) and limits[0] < limits[1]):
+    if limits is not None and not (isinstance(limits, (tuple, list)) and len(limits) == 2
+                                   and np.all(np.isfinite(limits)) and limits[0] < limits[1]):
         raise ValueError(f"limits: expected (vmin, vmax) with finite vmin < vmax, got {limits!r}")
     vmin, vmax = limits if limits is not None else (None, None)
     images = [im[..., 0] if im.ndim == 3 and im.shape[-1] == 1 else im for im in images]
