@@ -29,6 +29,19 @@ def test_recomputed_statistics_are_the_exact_ones_and_the_model_is_untouched(rng
     assert moving_mean_error(copy, copy) == pytest.approx(0.0, abs=1e-5)
 
 
+def test_recomputed_statistics_of_conv_layers_follow_the_earlier_recomputed_layers(rng):
+    model = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3), keras.layers.BatchNormalization(),
+                              keras.layers.Conv2D(4, 3), keras.layers.BatchNormalization()])
+    x = rng.normal(1.0, 3.0, (50, 6, 6, 2)).astype(np.float32)
+    copy = with_recomputed_batchnorm(model, x, batch_size=16)
+    first = copy.layers[0](x).numpy()
+    np.testing.assert_allclose(copy.layers[1].moving_mean.numpy(), first.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(copy.layers[1].moving_variance.numpy(), first.var(axis=(0, 1, 2)), rtol=1e-4, atol=1e-4)
+    second = copy.layers[2](copy.layers[1](first, training=False)).numpy()   # normalised with the recomputed statistics
+    np.testing.assert_allclose(copy.layers[3].moving_mean.numpy(), second.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(copy.layers[3].moving_variance.numpy(), second.var(axis=(0, 1, 2)), rtol=1e-4, atol=1e-4)
+
+
 def test_recompute_refuses_a_model_without_batchnorm_and_bad_inputs(rng):
     plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="without any"):

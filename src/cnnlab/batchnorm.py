@@ -35,12 +35,26 @@ def with_recomputed_batchnorm(model: keras.Model, x: np.ndarray, *, batch_size: 
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     for layer in _batchnorm_layers(copy):
-        inputs = keras.Model(copy.inputs, layer.input).predict(x, batch_size=batch_size, verbose=0)
-        channel = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
-        axes = tuple(i for i in range(inputs.ndim) if i != channel % inputs.ndim)
-        layer.moving_mean.assign(inputs.mean(axis=axes))
-        layer.moving_variance.assign(inputs.var(axis=axes))
+        mean, variance = _channel_statistics(copy, layer, x, batch_size)
+        layer.moving_mean.assign(mean)
+        layer.moving_variance.assign(variance)
     return copy
+
+
+def _channel_statistics(model: keras.Model, layer, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance per channel (float64) of ``layer``'s input over all samples and positions of ``x``.
+
+    Each sample is reduced to its own mean and variance inside the network, so only (n, channels) leaves
+    it (an early layer's n x H x W x C activations need not fit in memory); with the same number of
+    positions per sample, the total variance is the mean within-sample variance plus the variance of
+    the sample means."""
+    h = layer.input
+    channel = (layer.axis if isinstance(layer.axis, int) else layer.axis[0]) % len(h.shape)
+    positions = tuple(i for i in range(1, len(h.shape)) if i != channel)
+    outputs = [keras.ops.mean(h, axis=positions), keras.ops.var(h, axis=positions)] if positions else [h, keras.ops.zeros_like(h)]
+    means, variances = (v.astype(np.float64) for v in
+                        keras.Model(model.inputs, outputs).predict(x, batch_size=batch_size, verbose=0))
+    return means.mean(axis=0), variances.mean(axis=0) + means.var(axis=0)
 
 
 def moving_mean_error(model: keras.Model, recomputed: keras.Model) -> float:
