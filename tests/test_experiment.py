@@ -320,3 +320,17 @@ def test_quick_mode_loads_kept_weights_from_the_committed_folder_not_its_scratch
     monkeypatch.setattr(config, "QUICK", False)   # full mode reads CNNLAB_WEIGHTS_DIR, which is empty here
     with pytest.raises(ValueError, match="no record"):
         experiment.load_trained(build, name="tiny")
+
+
+def test_summarise_seeds_gives_mean_and_sample_sd_of_the_kept_epochs():
+    def run(test, val, params=10):
+        return experiment.Run("r", {"val_accuracy": [0.1, val], "epoch_seconds": [1, 1]}, {"test": {"accuracy": test}}, params)
+    row = experiment.summarise_seeds([run(0.90, 0.80), run(0.92, 0.84), run(0.94, 0.88)])
+    assert row == pytest.approx({"test_accuracy": 0.92, "test_accuracy_sd": 0.02, "val_accuracy": 0.84,
+                                 "val_accuracy_sd": 0.04, "params": 10, "seeds": 3})
+    unvalidated = experiment.Run("r", {"epoch_seconds": [1]}, {"test": {"accuracy": 0.5}}, 10)
+    assert experiment.summarise_seeds([unvalidated]) == {"test_accuracy": 0.5, "test_accuracy_sd": 0.0, "params": 10, "seeds": 1}
+    with pytest.raises(ValueError, match="same model"):
+        experiment.summarise_seeds([run(0.9, 0.8), run(0.9, 0.8, params=11)])
+    with pytest.raises(ValueError, match="one or more runs"):
+        experiment.summarise_seeds([])

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab import config
+from cnnlab.analysis import mean_sd
 from cnnlab.fileio import atomic_path, sha256_file, write_text_atomic
 from cnnlab.train import (argmax_accuracy, callback_config, canonical_json, check_epochs_batch, check_xy, cross_entropy, fingerprint,
                           keras, restored_epoch, save_model_weights, train)
@@ -192,6 +193,21 @@ class Run:
         if "val_accuracy" in self.history:
             row["val_accuracy"] = self.history["val_accuracy"][(self.restored_epoch or 0) - 1]
         return row
+
+
+def summarise_seeds(runs: list[Run], split: str = "test") -> dict:
+    """One model trained once per seed, as a results row: ``<split>_accuracy`` and, when validated,
+    ``val_accuracy`` of the kept weights (see :meth:`Run.metrics`), each as a mean with its sample sd
+    (``..._sd``), plus ``params`` and the number of ``seeds``."""
+    if not runs or len({run.params for run in runs}) != 1:
+        raise ValueError(f"runs: expected one or more runs of the same model, got parameter counts "
+                         f"{[run.params for run in runs]} (pass the runs of one model, one per seed)")
+    rows = [run.metrics(split) for run in runs]
+    summary = {}
+    for metric in (f"{split}_accuracy", "val_accuracy"):
+        if all(metric in row for row in rows):
+            summary[metric], summary[f"{metric}_sd"] = mean_sd([row[metric] for row in rows])
+    return summary | {"params": runs[0].params, "seeds": len(runs)}
 
 
 def fit_or_load(build_fn: Callable[[], keras.Model], data, validation_data=None, *, name: str, epochs: int,

@@ -78,8 +78,8 @@ RESULTS = [
     ("D1_fc_vs_cnn_mnist4000", "D1.a dense network: validation accuracy", "metrics.fc.val_accuracy"),
     ("D1_fc_vs_cnn_mnist4000", "D1.b cnn1: validation accuracy", "metrics.cnn1.val_accuracy"),
     ("D1_fc_vs_cnn_mnist4000", "D1.c cnn2: test accuracy", "metrics.cnn2.test_accuracy"),
-    ("D2_vgg16_transfer_faces", "D2 VGG16 features + head, 8 people: test accuracy", "metrics.vgg_head_8.test_accuracy"),
-    ("D2_vgg16_transfer_faces", "D2 VGG16 features + head, 40 people: test accuracy", "metrics.vgg_head_40.test_accuracy"),
+    ("D2_vgg16_transfer_faces", "D2 VGG16 features + head, 8 people: test accuracy, mean of 3 seeds", "metrics.vgg_head_8.test_accuracy"),
+    ("D2_vgg16_transfer_faces", "D2 VGG16 features + head, 40 people: test accuracy, mean of 3 seeds", "metrics.vgg_head_40.test_accuracy"),
     ("D2_vgg16_transfer_faces", "D2 one photo per person, 40 people: test accuracy, mean of the 5 choices of the photo",
      "answers.one_shot_40_accuracy"),
 ]
