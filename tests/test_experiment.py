@@ -94,6 +94,16 @@ def test_every_early_stopping_setting_enters_the_key(setting):
     assert a != b
 
 
+def test_a_callback_used_in_training_keeps_its_key(build, data, tmp_path):
+    halve = keras.callbacks.ReduceLROnPlateau(monitor="loss", patience=1, min_delta=1e-4)
+    before = experiment.callback_config(halve)
+    fit(build, data, tmp_path, callbacks=(halve,))                      # Keras negates min_delta in place here
+    assert experiment.callback_config(halve) == before and before["min_delta"] == 1e-4
+    first = record(tmp_path)
+    fit(build, data, tmp_path, callbacks=(halve,))                      # so a reused callback finds its own run
+    assert record(tmp_path) == first and first["parts"]["training"]["callbacks"][0]["min_delta"] == 1e-4
+
+
 def test_a_callback_the_key_cannot_describe_is_refused(build, data, tmp_path):
     class Mystery(keras.callbacks.Callback):
         pass
