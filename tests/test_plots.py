@@ -76,6 +76,8 @@ def test_confusion_matrix_counts():
     ax = plots.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("1") == 4 and ax.get_title() == "confusion matrix"
+    shares = [t.get_text() for t in plots.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], per_true_class=True).texts]
+    assert shares.count("100%") == 2 and shares.count("50%") == 2   # class 1: one of its two images each way
 
 
 def test_activation_grid_tiles_each_input_and_filter_on_its_own_scale():

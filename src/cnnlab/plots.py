@@ -113,16 +113,18 @@ def image_grid(images, titles=None, *, ncols: int = 10, size: float = 1.3, cmap:
     return fig
 
 
-def confusion_matrix(y_true, y_pred, *, labels=None, ax=None, title: str = "confusion matrix"):
+def confusion_matrix(y_true, y_pred, *, labels=None, ax=None, title: str = "confusion matrix", per_true_class: bool = False):
     """scikit-learn's confusion matrix display (rows: true class, columns: predicted). Returns the axes.
 
-    y_true, y_pred: (n,) labels of the same length.
+    y_true, y_pred: (n,) labels of the same length. per_true_class: each row as shares of that class's
+    images (in %), so that frequent classes do not dominate the colours; otherwise image counts.
     """
     shapes = np.shape(y_true), np.shape(y_pred)
     if shapes[0] != shapes[1] or len(shapes[0]) != 1 or shapes[0][0] == 0:
         raise ValueError(f"y_true, y_pred: expected equal non-empty (n,) shapes, got {shapes[0]} and {shapes[1]}")
     ax = ax or plt.subplots(figsize=(5.5, 5))[1]
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels, ax=ax, colorbar=False)
+    shares = dict(normalize="true", values_format=".0%") if per_true_class else {}
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=labels, ax=ax, colorbar=False, **shares)
     ax.set_title(title)
     return ax
 
