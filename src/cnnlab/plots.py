@@ -182,7 +182,7 @@ def layer_gradients(gradients: dict[str, list[float]], *, ax=None, title: str | 
         if np.any(g == 0):
             ax.plot(layers_[g == 0], np.full(int((g == 0).sum()), floor), ls="none", marker="x", color=line.get_color(),
                     label=f"{label}: exactly 0 ({int((g == 0).sum())} layers)")
-    ax.set(xlabel="layer depth (1 = first hidden layer)", ylabel="max |dC/dW| in the layer", title=title)
+    ax.set(xlabel="layer (1 = first hidden layer; the last point: the softmax layer)", ylabel="max |dC/dW| in the layer", title=title)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize="small")
