@@ -203,10 +203,10 @@ def callback_config(callback) -> dict:
     if fields is None:
         raise ValueError(f"callbacks: expected Keras' {sorted(_KERAS_CALLBACK_FIELDS)} or a callback with a cache_config() "
                          f"method returning its settings, got {cls.__name__}; add cache_config() so its settings enter the key")
-    config = {"class": cls.__name__, **{f: _json_value(getattr(callback, f)) for f in fields}}
-    if "min_delta" in config:   # Keras flips its sign in place at every training start; the setting is its size
-        config["min_delta"] = abs(config["min_delta"])
-    return config
+    settings = {"class": cls.__name__, **{f: _json_value(getattr(callback, f)) for f in fields}}
+    if "min_delta" in settings:   # Keras flips its sign in place at every training start; the setting is its size
+        settings["min_delta"] = abs(settings["min_delta"])
+    return settings
 
 
 def restored_epoch(callback_configs: list[dict], history: dict) -> int | None:
